@@ -1,0 +1,14 @@
+//! raku-aur: publishes every distribution of the Raku ecosystem as an AUR package.
+//!
+//! The flow runs one way, and only its ends touch the world:
+//!
+//! ```text
+//! index (fetch, parse META6) -> raku (versions, dependency specs) -> plan (selection,
+//! resolution through provides, names) -> tarball facts (download, checksum, cache)
+//! -> render (PKGBUILD, .SRCINFO) -> write / publish -> report
+//! ```
+//!
+//! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
+
+pub mod raku;
+pub mod render;

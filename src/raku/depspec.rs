@@ -1,0 +1,1 @@
+//! META6 dependency specifications, in every form the ecosystem uses.

@@ -1,0 +1,5 @@
+//! The Raku side of the world: versions and dependency specifications, as Rakudo and zef
+//! understand them.
+
+pub mod depspec;
+pub mod version;

@@ -1,0 +1,1 @@
+//! Raku `Version` values: parsing, ordering and matching as Rakudo does, and pkgver mapping.

@@ -1,0 +1,1 @@
+//! Proven-safe bash quoting for values that reach a PKGBUILD.

@@ -1,0 +1,1 @@
+//! `.SRCINFO` writer: byte-identical to `makepkg --printsrcinfo`.
