@@ -6,3 +6,4 @@
 
 pub mod fixtures;
 pub mod http;
+pub mod sshd;
