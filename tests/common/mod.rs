@@ -6,4 +6,5 @@
 
 pub mod fixtures;
 pub mod http;
+pub mod makepkg;
 pub mod sshd;
