@@ -10,5 +10,13 @@
 //!
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
+pub mod aur;
+pub mod cli;
+pub mod fsutil;
+pub mod index;
+pub mod plan;
 pub mod raku;
 pub mod render;
+pub mod render_cmd;
+pub mod tarball;
+pub mod text;

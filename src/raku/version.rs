@@ -39,11 +39,12 @@
 //!   last string part (not also the first) directly follows a non-zero integer. `1.0.beta`
 //!   is out: Raku puts it below `1`, but pacman would put `1.0beta` above `1`.
 //!
-//! Canonical form, which makes Raku-equal versions produce identical pkgvers: drop trailing
-//! zero integers (keeping one part), write integers without leading zeros, put a `.` between
-//! two integers and nothing next to a string part, and if exactly one integer is left and it
-//! ends the version, append `.0`. So `1.0.0` and `1` give `1.0`, `0.6.0+` gives `0.6`,
-//! `1.001006` gives `1.1006`, `v0.1.0` gives `v0.1`, `0.3.1alpha` stays `0.3.1alpha`. The
+//! Canonical form, which makes Raku-equal versions produce pkgvers that vercmp calls equal:
+//! drop trailing zero integers (keeping one part), write integers as upstream wrote them
+//! (both sides ignore leading zeros), put a `.` between two integers and nothing next to a
+//! string part, and if exactly one integer is left and it ends the version, append `.0`. So
+//! `1.0.0` and `1` give `1.0`, `0.6.0+` gives `0.6`, `1.001006` stays `1.001006`, `v0.1.0`
+//! gives `v0.1`, `0.3.1alpha` stays `0.3.1alpha`. The
 //! `.0` reads like the usual `major.minor` and changes no order: the only canonical pkgvers
 //! that extend `N.0` continue it with a separator and a digit, so are newer either way, and
 //! against `Nx` (a letter) `N.0` wins by its separator just as `N` wins by ending first.
@@ -215,8 +216,9 @@ impl RakuVersion {
                     if let Some(Part::Int(_)) = prev {
                         out.push('.');
                     }
-                    let trimmed = digits.trim_start_matches('0');
-                    out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+                    // As written: vercmp ignores leading zeros too, and `1.001006` should
+                    // read as upstream wrote it.
+                    out.push_str(digits);
                 }
                 Part::Str(s) => {
                     if s.contains('_') {
@@ -633,10 +635,10 @@ mod tests {
             ("0.0.0", "0.0"),
             ("1.2.0", "1.2"),
             ("0.6.0+", "0.6"),
-            ("1.001006", "1.1006"),
-            ("007.010", "7.10"),
+            ("1.001006", "1.001006"),
+            ("007.010", "007.010"),
             ("v0.1.0", "v0.1"),
-            ("v1.02", "v1.2"),
+            ("v1.02", "v1.02"),
             ("v1", "v1.0"),
             ("v0.0", "v"),
             ("bellona", "bellona"),
@@ -644,7 +646,7 @@ mod tests {
             ("0.3.1alpha", "0.3.1alpha"),
             ("3.9.O", "3.9O"),
             ("1.a.0", "1a"),
-            ("9223372036854775807.01", "9223372036854775807.1"),
+            ("9223372036854775807.01", "9223372036854775807.01"),
         ];
         for (input, expected) in cases {
             let pkgver = v(input).to_pkgver().unwrap_or_else(|e| panic!("{e}"));

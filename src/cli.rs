@@ -1,0 +1,142 @@
+//! The command line: flags are defined once here (clap derive), and `main` only maps the
+//! outcome to an exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Publishes every distribution of the Raku ecosystem as an AUR package.
+#[derive(Debug, Parser)]
+#[command(name = "raku-aur", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render a PKGBUILD and .SRCINFO for every distribution (or those named with --only).
+    ///
+    /// Writes OUT/<pkgbase>/PKGBUILD, OUT/<pkgbase>/.SRCINFO and OUT/report.json, which lists
+    /// what was rendered and what was held back, with a reason for each.
+    ///
+    /// Exit status: 0 when it ran (held-back packages are not errors); 2 when nothing could be
+    /// done (an index that cannot be read, a bad argument).
+    Render(RenderArgs),
+}
+
+/// The index, selection and download options that `render` and later `sync` share.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// A META6 index: a JSON array of META6 objects, as a path or an http(s) URL. Repeat to
+    /// merge several; earlier ones win ties.
+    #[arg(long = "index", value_name = "PATH|URL", default_value = DEFAULT_INDEX)]
+    pub indexes: Vec<String>,
+    /// Only these distributions (exact names, e.g. JSON::Fast) and what they depend on.
+    #[arg(long = "only", value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Download URLs starting with FROM from TO instead; the PKGBUILD keeps the public URL.
+    #[arg(long = "mirror", value_name = "FROM=TO", value_parser = parse_mirror)]
+    pub mirrors: Vec<(String, String)>,
+    /// Where downloaded tarballs' checksums and facts are remembered.
+    #[arg(long, value_name = "DIR", default_value_os_t = default_cache_dir())]
+    pub cache: PathBuf,
+    /// Named in each PKGBUILD's `# Maintainer:` line.
+    #[arg(long, value_name = "NAME <EMAIL>", default_value = DEFAULT_MAINTAINER)]
+    pub maintainer: String,
+}
+
+/// `render`'s own options.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The directory to write packages and report.json into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// The Raku Ecosystem Archive's index of every release ever made.
+pub const DEFAULT_INDEX: &str = "https://raw.githubusercontent.com/Raku/REA/main/META.json";
+/// A placeholder an operator replaces with `--maintainer`.
+pub const DEFAULT_MAINTAINER: &str = "raku-aur <raku-aur@example.invalid>";
+
+fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("raku-aur")
+}
+
+fn parse_mirror(arg: &str) -> Result<(String, String), String> {
+    let (from, to) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("--mirror takes FROM=TO, got {arg:?}"))?;
+    if from.is_empty() || to.is_empty() {
+        return Err(format!(
+            "--mirror takes FROM=TO with both sides non-empty, got {arg:?}"
+        ));
+    }
+    Ok((from.to_string(), to.to_string()))
+}
+
+/// Exit status when the run could not be done at all.
+pub const EXIT_FATAL: u8 = 2;
+
+/// Parses the command line, runs the command, and turns the outcome into an exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("raku-aur: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FATAL);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Render(args) => runtime
+            .block_on(crate::render_cmd::run(args))
+            .map(|()| ExitCode::SUCCESS),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("raku-aur: {e:#}");
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn mirrors_need_both_sides() {
+        assert_eq!(parse_mirror("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert!(parse_mirror("ab").is_err());
+        assert!(parse_mirror("=b").is_err());
+    }
+}

@@ -1,0 +1,353 @@
+use super::*;
+use crate::index::parse_index;
+
+fn releases(json: &str) -> Vec<Release> {
+    let parsed = parse_index(json.as_bytes(), "test", 0).expect("test index parses");
+    assert!(parsed.skipped.is_empty(), "{:?}", parsed.skipped);
+    parsed.releases
+}
+
+fn real(file: &str) -> Vec<Release> {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    parse_index(&std::fs::read(path).unwrap(), file, 0)
+        .unwrap()
+        .releases
+}
+
+fn plan_of(json: &str) -> Plan {
+    plan(releases(json), &[], &BTreeMap::new()).expect("plans")
+}
+
+fn package<'a>(plan: &'a Plan, pkgname: &str) -> &'a PlannedPackage {
+    plan.packages
+        .iter()
+        .find(|p| p.pkgname.as_ref() == pkgname)
+        .unwrap_or_else(|| panic!("{pkgname} not planned; held: {:?}", plan.held))
+}
+
+fn strings<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+const URL: &str = r#""source-url":"https://example.org/x.tar.gz""#;
+
+#[test]
+fn the_highest_raku_version_wins_not_the_newest_release() {
+    let p = plan(real("rea-sample.json"), &[], &BTreeMap::new()).unwrap();
+    let output = package(&p, "raku-test-output");
+    assert_eq!(output.release.version.to_string(), "1.001006");
+    assert_eq!(
+        output.release.auth.as_deref(),
+        Some("zef:raku-community-modules")
+    );
+    let class = package(&p, "raku-json-class");
+    assert_eq!(class.release.auth.as_deref(), Some("zef:jonathanstowe"));
+    // Raku's 0.21.0 and 0.21 are one version; the pkgver is their canonical form.
+    assert_eq!(package(&p, "raku-json-fast").pkgver.to_string(), "0.21");
+}
+
+#[test]
+fn names_are_mapped_or_held() {
+    assert_eq!(
+        pkgname_for("JSON::Fast").unwrap().to_string(),
+        "raku-json-fast"
+    );
+    assert_eq!(
+        pkgname_for("US-ASCII").unwrap().to_string(),
+        "raku-us-ascii"
+    );
+    assert_eq!(pkgname_for("if").unwrap().to_string(), "raku-if");
+    for hostile in [
+        "Perl6 Snowball Binding",
+        "Foo::<b>Foo",
+        "../Foo",
+        " * Foo:: * ",
+        "Ünicode",
+        "a'b",
+    ] {
+        let reason = pkgname_for(hostile).unwrap_err();
+        assert!(
+            reason.contains("which an AUR package name cannot hold"),
+            "{reason}"
+        );
+    }
+    assert!(
+        pkgname_for(&"A".repeat(300))
+            .unwrap_err()
+            .contains("at most 255")
+    );
+}
+
+#[test]
+fn colliding_names_are_both_held() {
+    let p = plan_of(&format!(
+        r#"[{{"name":"Foo::Bar","version":"1",{URL}}},{{"name":"Foo-Bar","version":"1",{URL}}}]"#
+    ));
+    assert!(p.packages.is_empty());
+    assert_eq!(
+        p.held,
+        [
+            Held {
+                dist: "Foo-Bar:ver<1>".into(),
+                reason: "package name raku-foo-bar collides with Foo::Bar".into()
+            },
+            Held {
+                dist: "Foo::Bar:ver<1>".into(),
+                reason: "package name raku-foo-bar collides with Foo-Bar".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn dependencies_resolve_through_names_and_provides_by_phase() {
+    let p = plan_of(&format!(
+        r#"[
+        {{"name":"App","version":"1.0",{URL},
+          "depends":{{"runtime":{{"requires":["Lib::Module","Test","NativeCall"],"recommends":["Opt"]}},
+                      "build":{{"requires":["Builder"]}},"test":{{"requires":["Tester:ver<2.1+>"]}}}}}},
+        {{"name":"Lib","version":"0.3",{URL},"provides":{{"Lib::Module":"lib/Lib/Module.rakumod"}}}},
+        {{"name":"Builder","version":"1",{URL}}},
+        {{"name":"Tester","version":"2.5",{URL}}},
+        {{"name":"Opt","version":"1",{URL}}}
+    ]"#
+    ));
+    let app = package(&p, "raku-app");
+    assert_eq!(strings(&app.depends), ["raku-lib", "rakudo"]);
+    assert_eq!(strings(&app.makedepends), ["raku-builder"]);
+    assert_eq!(strings(&app.checkdepends), ["raku-tester>=2.1"]);
+    assert_eq!(app.optdepends.len(), 1);
+    assert_eq!(app.optdepends[0].0.to_string(), "raku-opt");
+    assert_eq!(
+        app.needs.iter().collect::<Vec<_>>(),
+        ["Builder", "Lib", "Tester"]
+    );
+}
+
+#[test]
+fn a_pin_becomes_a_range_and_an_unmet_pin_holds() {
+    let p = plan_of(&format!(
+        r#"[
+        {{"name":"A","version":"1",{URL},"depends":["Dep:ver<0.19>"]}},
+        {{"name":"B","version":"1",{URL},"depends":["Dep:ver<0.18>"]}},
+        {{"name":"Dep","version":"0.19.2",{URL}}}
+    ]"#
+    ));
+    assert_eq!(
+        strings(&package(&p, "raku-a").depends),
+        ["raku-dep<0.20", "raku-dep>=0.19", "rakudo"]
+    );
+    assert_eq!(
+        p.held,
+        [Held {
+            dist: "B:ver<1>".into(),
+            reason: "needs Dep:ver<0.18>, but the newest Dep in the index is 0.19.2".into()
+        }]
+    );
+}
+
+#[test]
+fn auth_and_api_must_match() {
+    let p = plan_of(&format!(
+        r#"[
+        {{"name":"A","version":"1",{URL},"depends":["Dep:auth<zef:other>"]}},
+        {{"name":"B","version":"1",{URL},"depends":["Dep:api<2>"]}},
+        {{"name":"C","version":"1",{URL},"depends":["Dep:auth<zef:me>:api<1>"]}},
+        {{"name":"Dep","version":"1","auth":"zef:me","api":"1",{URL}}}
+    ]"#
+    ));
+    assert_eq!(
+        strings(&package(&p, "raku-c").depends),
+        ["raku-dep", "rakudo"]
+    );
+    let reasons: Vec<&str> = p.held.iter().map(|h| h.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "needs Dep:auth<zef:other>, but the index's Dep is by zef:me",
+            "needs Dep:api<2>, but the index's Dep has api 1",
+        ]
+    );
+}
+
+#[test]
+fn system_requirements_map_through_the_table_or_hold() {
+    let p = plan_of(&format!(
+        r#"[
+        {{"name":"A","version":"1",{URL},"depends":["ssl:from<native>",{{"from":"bin","name":"perl"}}]}},
+        {{"name":"B","version":"1",{URL},"depends":["nosuchlib:from<native>"]}},
+        {{"name":"C","version":"1",{URL},"depends":[{{"any":["nosuchlib:from<native>","curl:from<native>"]}}]}}
+    ]"#
+    ));
+    assert_eq!(
+        strings(&package(&p, "raku-a").depends),
+        ["openssl", "perl", "rakudo"]
+    );
+    assert_eq!(strings(&package(&p, "raku-c").depends), ["curl", "rakudo"]);
+    assert_eq!(p.held.len(), 1);
+    assert_eq!(
+        p.held[0].reason,
+        "needs the native library nosuchlib, which is not in data/system-packages.json"
+    );
+}
+
+#[test]
+fn holding_back_is_transitive_and_says_why() {
+    let p = plan_of(&format!(
+        r#"[
+        {{"name":"Top","version":"1",{URL},"depends":["Mid"]}},
+        {{"name":"Mid","version":"1",{URL},"test-depends":["Bottom"]}},
+        {{"name":"Bottom","version":"*",{URL}}},
+        {{"name":"Git","version":"1","source-url":"git://github.com/x/Git.git"}},
+        {{"name":"Missing","version":"1",{URL},"depends":["No::Such::Module"]}}
+    ]"#
+    ));
+    assert!(
+        p.packages.is_empty(),
+        "{:?}",
+        p.packages.iter().map(|p| &p.pkgname).collect::<Vec<_>>()
+    );
+    let held: Vec<(String, String)> = p
+        .held
+        .iter()
+        .map(|h| (h.dist.clone(), h.reason.clone()))
+        .collect();
+    assert_eq!(held.len(), 5);
+    assert_eq!(held[1].0, "Git:ver<1>");
+    assert_eq!(held[1].1, "its index entry has no source tarball");
+    assert_eq!(
+        held[2],
+        (
+            "Mid:ver<1>".into(),
+            "needs raku-bottom, which is held back".into()
+        )
+    );
+    assert_eq!(
+        held[3],
+        (
+            "Missing:ver<1>".into(),
+            "needs No::Such::Module, which no distribution in the index provides".into()
+        )
+    );
+    assert_eq!(
+        held[4],
+        (
+            "Top:ver<1>".into(),
+            "needs raku-mid, which is held back".into()
+        )
+    );
+    assert!(held[0].0.starts_with("Bottom:ver<*>"), "{:?}", held[0]);
+}
+
+#[test]
+fn existing_aur_packages_replace_ours() {
+    let existing: BTreeMap<String, ExistingPackage> = [(
+        "Dep".to_string(),
+        ExistingPackage {
+            pkgname: Name::new("perl6-dep").unwrap(),
+            version: Some("0.5-2".parse().unwrap()),
+        },
+    )]
+    .into();
+    let p = plan(
+        releases(&format!(
+            r#"[
+            {{"name":"A","version":"1",{URL},"depends":["Dep:ver<0.4+>"]}},
+            {{"name":"B","version":"1",{URL},"depends":["Dep:ver<0.6+>"]}},
+            {{"name":"Dep","version":"0.7",{URL}}}
+        ]"#
+        )),
+        &[],
+        &existing,
+    )
+    .unwrap();
+    assert_eq!(
+        strings(&package(&p, "raku-a").depends),
+        ["perl6-dep>=0.4", "rakudo"]
+    );
+    assert!(p.packages.iter().all(|p| p.pkgname.as_ref() != "raku-dep"));
+    assert_eq!(
+        p.covered,
+        [Covered {
+            dist: "Dep:ver<0.7>".into(),
+            by: "perl6-dep".into()
+        }]
+    );
+    assert_eq!(p.held.len(), 1);
+    assert!(
+        p.held[0].reason.contains("not met by 0.5-2"),
+        "{}",
+        p.held[0].reason
+    );
+}
+
+#[test]
+fn only_selects_a_closure() {
+    let p = plan(
+        real("rea-sample.json"),
+        &["Cro::HTTP".to_string()],
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let names: Vec<&str> = p.packages.iter().map(|p| p.pkgname.as_ref()).collect();
+    assert!(names.contains(&"raku-cro-http"));
+    assert!(names.contains(&"raku-cro-core"));
+    assert!(!names.contains(&"raku-text-csv"));
+    assert_eq!(
+        plan(
+            real("rea-sample.json"),
+            &["No::Such".to_string()],
+            &BTreeMap::new()
+        )
+        .unwrap_err(),
+        PlanError::UnknownOnly("No::Such".into())
+    );
+}
+
+#[test]
+fn input_order_does_not_matter() {
+    let mut forward = real("rea-sample.json");
+    forward.extend(real("rea-pages.json"));
+    let mut backward = forward.clone();
+    backward.reverse();
+    let summary = |p: Plan| -> (Vec<String>, Vec<Held>) {
+        (
+            p.packages
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {} {:?} {:?}",
+                        p.pkgname,
+                        p.pkgver,
+                        strings(&p.depends),
+                        strings(&p.checkdepends)
+                    )
+                })
+                .collect(),
+            p.held,
+        )
+    };
+    let a = summary(plan(forward, &[], &BTreeMap::new()).unwrap());
+    let b = summary(plan(backward, &[], &BTreeMap::new()).unwrap());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn the_closed_sample_plans_with_a_short_true_held_list() {
+    let p = plan(real("rea-sample.json"), &[], &BTreeMap::new()).unwrap();
+    let held: Vec<String> = p
+        .held
+        .iter()
+        .map(|h| format!("{}: {}", h.dist, h.reason))
+        .collect();
+    // The sample is closed over dependencies, so only genuinely unpackageable releases may
+    // be held: NativeCall::TypeDiag's version is `*`, and DBIish needs it.
+    assert_eq!(
+        held,
+        [
+            "DBIish:ver<0.6.9>:auth<zef:raku-community-modules>:api<1>: needs raku-nativecall-typediag, which is held back",
+            "NativeCall::TypeDiag:ver<*>:auth<github:Skarsnik>: version `*` has a `*` part, which no single pkgver can stand for",
+        ]
+    );
+    assert_eq!(p.packages.len(), 59, "61 names, minus the two held back");
+}

@@ -1,0 +1,307 @@
+//! `raku-aur render`: indexes in, one directory per package plus `report.json` out.
+//!
+//! The order is fixed so that a failure never leaves a half-written result: every index is
+//! read and parsed before anything is written; each package is rendered and its `.SRCINFO`
+//! checked in memory before its files are replaced; `report.json` is written last.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::aur::AurMetadata;
+use crate::cli::{RenderArgs, SourceArgs};
+use crate::index::{self, IndexLocation, Skipped};
+use crate::plan::{self, ExistingPackage, Held, Plan};
+use crate::render::{self, model::PackageModel, srcinfo};
+use crate::tarball::Fetcher;
+
+/// `report.json`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub rendered: Vec<RenderedEntry>,
+    pub held: Vec<Held>,
+    /// Index entries that could not be read at all.
+    pub skipped: Vec<Skipped>,
+}
+
+/// One rendered package in the report.
+#[derive(Debug, Serialize)]
+pub struct RenderedEntry {
+    pub dist: String,
+    pub pkgbase: String,
+    pub pkgver: String,
+    pub pkgrel: String,
+    pub depends: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// A package ready to be written.
+pub struct Rendered {
+    pub model: PackageModel,
+    pub pkgbuild: String,
+    pub srcinfo: String,
+    pub notes: Vec<String>,
+    pub dist: String,
+    /// Package names of the other rendered packages this one needs (any phase).
+    pub needs: BTreeSet<String>,
+}
+
+/// What the AUR already has, for runs that publish: which distributions it ships under
+/// another name, and which dependencies exist.
+pub struct AurContext {
+    pub meta: AurMetadata,
+    /// The bot's own AUR account: its packages are ours to update.
+    pub account: String,
+}
+
+/// Reads the indexes, plans, fetches tarball facts and renders every package in memory.
+/// With `aur`, distributions the AUR already ships are left to it, and packages with a
+/// dependency that exists nowhere are held back before anything is downloaded.
+pub async fn render_all(
+    source: &SourceArgs,
+    aur: Option<&AurContext>,
+) -> anyhow::Result<(Vec<Rendered>, Plan, Vec<Skipped>)> {
+    let client = http_client()?;
+    let mut releases = Vec::new();
+    let mut skipped = Vec::new();
+    for (rank, arg) in source.indexes.iter().enumerate() {
+        let location = IndexLocation::parse(arg);
+        let bytes = index::load(&location, &client)
+            .await
+            .with_context(|| "check the --index argument; nothing was written")?;
+        let parsed = index::parse_index(&bytes, &location.to_string(), rank)
+            .with_context(|| "the index is unusable; nothing was written")?;
+        tracing::info!(
+            index = %location,
+            releases = parsed.releases.len(),
+            skipped = parsed.skipped.len(),
+            "read index"
+        );
+        for s in &parsed.skipped {
+            tracing::warn!(entry = %s.entry, reason = %s.reason, "skipped index entry");
+        }
+        releases.extend(parsed.releases);
+        skipped.extend(parsed.skipped);
+    }
+    let names: BTreeSet<&str> = releases.iter().map(|r| r.name.as_str()).collect();
+    let existing: BTreeMap<String, ExistingPackage> = match aur {
+        Some(aur) => names
+            .into_iter()
+            .filter_map(|n| Some((n.to_string(), aur.meta.existing_for(n, &aur.account)?)))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let mut plan = plan::plan(releases, &source.only, &existing)?;
+    if let Some(aur) = aur {
+        hold_dangling(&mut plan, &aur.meta);
+    }
+    tracing::info!(
+        packages = plan.packages.len(),
+        held = plan.held.len(),
+        "planned"
+    );
+
+    let fetcher = Fetcher::new(client, source.mirrors.clone(), &source.cache);
+    let urls: Vec<String> = plan.packages.iter().map(|p| p.source_url.clone()).collect();
+    let (facts, stats) = fetcher.facts_for(&urls).await.map_err(anyhow::Error::msg)?;
+    tracing::info!(
+        cached = stats.cached,
+        downloaded = stats.downloaded,
+        failed = stats.failed,
+        "tarballs"
+    );
+
+    // A package can still fail here (a bad tarball); holding it holds its dependents too,
+    // so render only after every such hold is known.
+    let mut models = BTreeMap::new();
+    let mut failures = Vec::new();
+    for p in &plan.packages {
+        let outcome = match facts.get(&p.source_url) {
+            Some(Ok(f)) => render::assemble(p, f, &source.maintainer),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err("its tarball was not fetched".to_string()),
+        };
+        match outcome {
+            Ok(model) => {
+                models.insert(p.release.name.clone(), model);
+            }
+            Err(reason) => failures.push((p.release.name.clone(), reason)),
+        }
+    }
+    for (name, reason) in failures {
+        plan.hold(&name, reason);
+    }
+    let mut rendered = Vec::new();
+    let mut late = Vec::new();
+    for p in &plan.packages {
+        let f = facts[&p.source_url]
+            .as_ref()
+            .expect("failures were held above");
+        let model = models.remove(&p.release.name).expect("assembled above");
+        match write_both(&model) {
+            Ok((pkgbuild, srcinfo)) => {
+                let mut notes = p.notes.clone();
+                if p.license.needs_own_file && f.license_files.is_empty() {
+                    notes.push(format!(
+                        "license {} needs its text installed, but the tarball has no license file",
+                        p.license.expression
+                    ));
+                }
+                notes.extend(f.skipped_names.iter().map(|n| {
+                    format!(
+                        "file {} not installed: its name is not a plain file name",
+                        crate::text::escape_for_log(n)
+                    )
+                }));
+                rendered.push(Rendered {
+                    needs: p
+                        .needs
+                        .iter()
+                        .filter_map(|d| plan.packages.iter().find(|q| &q.release.name == d))
+                        .map(|q| q.pkgname.to_string())
+                        .collect(),
+                    dist: p.release.identity(),
+                    model,
+                    pkgbuild,
+                    srcinfo,
+                    notes,
+                });
+            }
+            Err(e) => late.push((p.release.name.clone(), e)),
+        }
+    }
+    if !late.is_empty() {
+        // Rendering is checked before anything is written, so a failure here is a bug in
+        // raku-aur, not bad input; refuse to write a partial set.
+        let (name, e) = &late[0];
+        bail!("rendering {name} failed, which is a bug in raku-aur: {e}");
+    }
+    Ok((rendered, plan, skipped))
+}
+
+/// Holds back every package with a dependency that neither this plan, the AUR nor Arch's
+/// repositories have (AUR helpers fail on those), until none is left.
+fn hold_dangling(plan: &mut Plan, meta: &AurMetadata) {
+    loop {
+        let ours: BTreeMap<String, alpm_types::Version> = plan
+            .packages
+            .iter()
+            .map(|p| {
+                (
+                    p.pkgname.to_string(),
+                    alpm_types::Version::new(p.pkgver.clone(), None, None),
+                )
+            })
+            .collect();
+        let exists = |r: &alpm_types::PackageRelation| {
+            let name = r.name.to_string();
+            match ours.get(&name) {
+                Some(v) => r
+                    .version_requirement
+                    .as_ref()
+                    .is_none_or(|req| req.is_satisfied_by(v)),
+                None => meta.satisfies(r) || plan::system::is_official(&name),
+            }
+        };
+        let dangling = plan.packages.iter().find_map(|p| {
+            let missing = p
+                .depends
+                .iter()
+                .chain(&p.makedepends)
+                .chain(&p.checkdepends)
+                .find(|r| !exists(r))?;
+            Some((p.release.name.clone(), missing.to_string()))
+        });
+        let Some((name, missing)) = dangling else {
+            return;
+        };
+        plan.hold(
+            &name,
+            format!("needs {missing}, which is neither on the AUR nor in Arch's repositories"),
+        );
+    }
+}
+
+/// The PKGBUILD and the `.SRCINFO`, the latter checked by alpm-srcinfo.
+fn write_both(model: &PackageModel) -> anyhow::Result<(String, String)> {
+    let pkgbuild = render::pkgbuild(model)?;
+    let srcinfo = srcinfo::write_srcinfo(model);
+    srcinfo::validate_srcinfo(&srcinfo).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((pkgbuild, srcinfo))
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("raku-aur/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+/// `raku-aur render`.
+pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let (rendered, plan, skipped) = render_all(&args.source, None).await?;
+    write_out(&args.out, &rendered, plan.held, skipped)?;
+    tracing::info!(
+        rendered = rendered.len(),
+        out = %args.out.display(),
+        "done; see report.json for held-back packages"
+    );
+    Ok(())
+}
+
+/// Replaces each package's directory, removes directories of packages no longer rendered,
+/// then writes `report.json`.
+fn write_out(
+    out: &Path,
+    rendered: &[Rendered],
+    held: Vec<Held>,
+    skipped: Vec<Skipped>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut names = BTreeSet::new();
+    for r in rendered {
+        let dir = out.join(r.model.pkgname.to_string());
+        crate::fsutil::write_atomically(&dir.join("PKGBUILD"), r.pkgbuild.as_bytes())
+            .with_context(|| format!("cannot write {}", dir.display()))?;
+        crate::fsutil::write_atomically(&dir.join(".SRCINFO"), r.srcinfo.as_bytes())
+            .with_context(|| format!("cannot write {}", dir.display()))?;
+        names.insert(r.model.pkgname.to_string());
+    }
+    for entry in std::fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let ours = name.starts_with(plan::PKGNAME_PREFIX) && path.join(".SRCINFO").is_file();
+        if ours && !names.contains(&name) {
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("cannot remove stale {}", path.display()))?;
+        }
+    }
+    let report = Report {
+        rendered: rendered
+            .iter()
+            .map(|r| RenderedEntry {
+                dist: r.dist.clone(),
+                pkgbase: r.model.pkgname.to_string(),
+                pkgver: r.model.pkgver.to_string(),
+                pkgrel: r.model.pkgrel.to_string(),
+                depends: r.model.depends.iter().map(ToString::to_string).collect(),
+                notes: r.notes.clone(),
+            })
+            .collect(),
+        held,
+        skipped,
+    };
+    let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    json.push(b'\n');
+    crate::fsutil::write_atomically(&out.join("report.json"), &json)
+        .context("cannot write report.json")?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Small helpers for showing untrusted text to humans.
+
+/// At most this many characters of an untrusted value go into a log line or a reason.
+const LOG_VALUE_MAX_CHARS: usize = 200;
+
+/// Quotes an untrusted value for a log line or a report reason: Rust's debug escaping turns
+/// newlines, NUL, ESC and other control characters into visible escapes, so the value cannot
+/// break a line or drive a terminal; very long values are cut.
+pub fn escape_for_log(value: &str) -> String {
+    let mut cut: String = value.chars().take(LOG_VALUE_MAX_CHARS).collect();
+    if cut.len() < value.len() {
+        cut.push('…');
+    }
+    let quoted = format!("{cut:?}");
+    // Plain names read better bare; anything unusual stays quoted.
+    let plain = cut
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:<>+*/".contains(c));
+    if plain && !cut.is_empty() {
+        cut
+    } else {
+        quoted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_stay_bare() {
+        assert_eq!(
+            escape_for_log("JSON::Fast:ver<1.0+>"),
+            "JSON::Fast:ver<1.0+>"
+        );
+    }
+
+    #[test]
+    fn control_characters_become_visible() {
+        assert_eq!(
+            escape_for_log("a\nb\u{1b}[31m\0"),
+            "\"a\\nb\\u{1b}[31m\\0\""
+        );
+        assert_eq!(escape_for_log(""), "\"\"");
+        assert_eq!(escape_for_log("with space"), "\"with space\"");
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let long = "x".repeat(1000);
+        let shown = escape_for_log(&long);
+        assert_eq!(shown.chars().count(), LOG_VALUE_MAX_CHARS + 3);
+        assert!(shown.ends_with("…\""));
+    }
+}

@@ -1,0 +1,448 @@
+//! `raku-aur render` end to end, on the real ecosystem data in `tests/data/`, with tarballs
+//! generated for every entry and served from a local HTTP server (no network).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::fixtures::{self, ArchiveOptions, REA_ARCHIVE_PREFIX};
+use common::http::{Fault, TestServer};
+use serde_json::Value;
+
+fn data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file)
+}
+
+/// Archives for both REA files, served locally.
+struct Ecosystem {
+    dir: tempfile::TempDir,
+    server: TestServer,
+}
+
+impl Ecosystem {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        let sample =
+            fixtures::archive_index(&data("rea-sample.json"), REA_ARCHIVE_PREFIX, &archive);
+        let pages = fixtures::archive_index(&data("rea-pages.json"), REA_ARCHIVE_PREFIX, &archive);
+        assert_eq!((sample, pages), (64, 698));
+        let server = TestServer::serve_dir(&archive);
+        Ecosystem { dir, server }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `render` on `indexes` into `out`, with its own cache directory `cache`.
+    fn render(&self, indexes: &[PathBuf], out: &Path, cache: &str, extra: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        cmd.arg("render");
+        for index in indexes {
+            cmd.arg("--index").arg(index);
+        }
+        cmd.arg("--out")
+            .arg(out)
+            .arg("--cache")
+            .arg(self.path(cache))
+            .arg("--mirror")
+            .arg(format!("{REA_ARCHIVE_PREFIX}={}", self.server.base_url()))
+            .args(extra)
+            .env("RUST_LOG", "warn");
+        cmd.output().expect("raku-aur runs")
+    }
+
+    fn render_real(&self, out: &Path, cache: &str) -> Output {
+        self.render(
+            &[data("rea-sample.json"), data("rea-pages.json")],
+            out,
+            cache,
+            &[],
+        )
+    }
+}
+
+fn ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "raku-aur failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn report(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("report.json")).unwrap()
+}
+
+fn rendered_names(report: &Value) -> Vec<String> {
+    report["rendered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["pkgbase"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every file under `dir`, by relative path.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+fn srcinfo_value(srcinfo: &str, key: &str) -> Vec<String> {
+    let prefix = format!("\t{key} = ");
+    srcinfo
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn renders_the_real_ecosystem_data() {
+    let eco = Ecosystem::new();
+    let out = eco.path("out");
+    ok(&eco.render_real(&out, "cache"));
+    let report = report(&out);
+    let names = rendered_names(&report);
+    assert!(names.len() >= 50, "only {} rendered", names.len());
+    for name in &names {
+        let dir = out.join(name);
+        let srcinfo = std::fs::read_to_string(dir.join(".SRCINFO")).unwrap();
+        raku_aur::render::srcinfo::validate_srcinfo(&srcinfo)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{srcinfo}"));
+        assert!(srcinfo.starts_with(&format!("pkgbase = {name}\n")));
+        let pkgbuild = std::fs::read_to_string(dir.join("PKGBUILD")).unwrap();
+        assert!(pkgbuild.contains("perl6-install-dist"), "{name}");
+    }
+    // Every held-back release has a one-line reason.
+    let held = report["held"].as_array().unwrap();
+    assert!(!held.is_empty());
+    for h in held {
+        let reason = h["reason"].as_str().unwrap();
+        assert!(!reason.is_empty() && !reason.contains('\n'), "{h}");
+    }
+    // The version-order trap: Raku picks 1.001006 over the later release 1.3.
+    let output = std::fs::read_to_string(out.join("raku-test-output/.SRCINFO")).unwrap();
+    assert_eq!(srcinfo_value(&output, "pkgver"), ["1.001006"]);
+    // Dependencies through `provides` and a version floor.
+    let http = std::fs::read_to_string(out.join("raku-cro-http/.SRCINFO")).unwrap();
+    let depends = srcinfo_value(&http, "depends");
+    assert!(depends.contains(&"rakudo".to_string()), "{depends:?}");
+    assert!(
+        depends.iter().any(|d| d.starts_with("raku-cro-core>=")),
+        "{depends:?}"
+    );
+    // The PKGBUILD downloads the public URL, not the mirror.
+    let fast = std::fs::read_to_string(out.join("raku-json-fast/PKGBUILD")).unwrap();
+    assert!(fast.contains(REA_ARCHIVE_PREFIX) && !fast.contains("127.0.0.1"));
+}
+
+#[test]
+fn makepkg_prints_exactly_our_srcinfo() {
+    let eco = Ecosystem::new();
+    let out = eco.path("out");
+    ok(&eco.render_real(&out, "cache"));
+    let names = rendered_names(&report(&out));
+    assert!(names.len() >= 50);
+    // About a second per makepkg call: two at a time, one per core.
+    let dirs: Vec<PathBuf> = names.iter().map(|n| out.join(n)).collect();
+    std::thread::scope(|scope| {
+        for half in dirs.chunks(dirs.len().div_ceil(2)) {
+            scope.spawn(move || {
+                for dir in half {
+                    let ours = std::fs::read_to_string(dir.join(".SRCINFO")).unwrap();
+                    assert_eq!(
+                        ours,
+                        common::makepkg::printsrcinfo(dir),
+                        "{}",
+                        dir.display()
+                    );
+                }
+            });
+        }
+    });
+}
+
+/// A copy of an index with its entries in reverse order.
+fn reversed(src: &Path, dest: &Path) -> PathBuf {
+    let mut entries: Vec<Value> = serde_json::from_slice(&std::fs::read(src).unwrap()).unwrap();
+    entries.reverse();
+    std::fs::write(dest, serde_json::to_vec(&entries).unwrap()).unwrap();
+    dest.to_path_buf()
+}
+
+#[test]
+fn output_is_deterministic_and_a_second_run_downloads_nothing() {
+    let eco = Ecosystem::new();
+    let first = eco.path("first");
+    ok(&eco.render_real(&first, "cache"));
+    let downloads = eco.server.requests().len();
+    assert!(downloads >= 50, "{downloads}");
+
+    let second = eco.path("second");
+    let sample = reversed(&data("rea-sample.json"), &eco.path("sample-reversed.json"));
+    let pages = reversed(&data("rea-pages.json"), &eco.path("pages-reversed.json"));
+    ok(&eco.render(&[sample, pages], &second, "cache", &[]));
+    assert_eq!(
+        eco.server.requests().len(),
+        downloads,
+        "the cache was not used"
+    );
+
+    let (a, b) = (tree(&first), tree(&second));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in &a {
+        if path == Path::new("report.json") {
+            continue; // it names the index files, which differ here
+        }
+        assert!(bytes == &b[path], "{} differs between runs", path.display());
+    }
+    assert_eq!(report(&first)["rendered"], report(&second)["rendered"]);
+    assert_eq!(report(&first)["held"], report(&second)["held"]);
+}
+
+#[test]
+fn a_broken_tarball_holds_its_package_and_the_packages_that_need_it() {
+    let eco = Ecosystem::new();
+    let sample: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(data("rea-sample.json")).unwrap()).unwrap();
+    let fast = sample
+        .iter()
+        .find(|e| e["dist"] == "JSON::Fast:ver<0.21.0>:auth<zef:timo>")
+        .unwrap();
+    let path = fixtures::archive_rel_path(fast, REA_ARCHIVE_PREFIX);
+    eco.server.set_fault(&path, Fault::Status(404));
+    let out = eco.path("out");
+    ok(&eco.render(&[data("rea-sample.json")], &out, "cache", &[]));
+    let report = report(&out);
+    let held: BTreeMap<String, String> = report["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["dist"].as_str().unwrap().to_string(),
+                h["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = &held["JSON::Fast:ver<0.21.0>:auth<zef:timo>"];
+    assert!(reason.contains("404"), "{reason}");
+    let dependents: Vec<&String> = held
+        .values()
+        .filter(|r| r.as_str() == "needs raku-json-fast, which is held back")
+        .collect();
+    assert!(!dependents.is_empty(), "{held:#?}");
+    assert!(!out.join("raku-json-fast").exists());
+
+    // The failure is not cached: once the archive is back, the package renders.
+    eco.server.clear_fault(&path);
+    ok(&eco.render(&[data("rea-sample.json")], &out, "cache", &[]));
+    assert!(out.join("raku-json-fast/PKGBUILD").is_file());
+}
+
+#[test]
+fn an_unreadable_index_is_fatal_and_writes_nothing() {
+    let eco = Ecosystem::new();
+    let broken = eco.path("broken.json");
+    std::fs::write(&broken, b"[{\"name\": \"JSON::Fast\", ").unwrap();
+    let out = eco.path("out");
+    let output = eco.render(&[data("rea-sample.json"), broken], &out, "cache", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not valid JSON"), "{stderr}");
+    assert!(!out.exists());
+    assert!(
+        eco.server.requests().is_empty(),
+        "nothing may be downloaded"
+    );
+}
+
+#[test]
+fn only_renders_the_named_distributions_and_their_dependencies() {
+    let eco = Ecosystem::new();
+    let out = eco.path("out");
+    ok(&eco.render(
+        &[data("rea-sample.json")],
+        &out,
+        "cache",
+        &["--only", "JSON::Class"],
+    ));
+    let names = rendered_names(&report(&out));
+    for needed in [
+        "raku-json-class",
+        "raku-json-fast",
+        "raku-json-marshal",
+        "raku-json-unmarshal",
+    ] {
+        assert!(
+            names.contains(&needed.to_string()),
+            "{needed} missing from {names:?}"
+        );
+    }
+    assert!(!names.contains(&"raku-cro-http".to_string()), "{names:?}");
+    assert!(names.len() < 15, "{names:?}");
+}
+
+/// Values planted in a hostile META6 entry; none may run, all must survive quoting.
+const CANARY: &str = "RAKU_AUR_CANARY";
+
+fn hostile_entry(marker: &Path) -> Value {
+    let m = marker.display();
+    let payload = format!(
+        "a'b\"c $(touch {m}) `touch {m}` ${{HOME}} \\ ! * ~ $'\\x41' {CANARY}\nnext line\ttab\r\u{1b}[31mred\u{202e}rtl\0nul 漢字 é 🎉"
+    );
+    serde_json::json!({
+        "name": "Hostile::Dist",
+        "version": "1.2.3",
+        "auth": format!("zef:evil$(touch {m})"),
+        "description": format!("{payload}{}", "x".repeat(10_000)),
+        "license": format!("MIT' ; touch {m}; '"),
+        "support": { "source": format!("https://example.org/'$(touch {m})'") },
+        "provides": { "Hostile::Dist": "lib/Hostile/Dist.rakumod" },
+        "depends": [],
+        "source-url": format!("{REA_ARCHIVE_PREFIX}H/Hostile%3A%3ADist/Hostile.tar.gz"),
+        "dist": "Hostile::Dist:ver<1.2.3>"
+    })
+}
+
+#[test]
+fn hostile_values_are_quoted_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let entry = hostile_entry(&marker);
+    let index = dir.path().join("hostile.json");
+    std::fs::write(&index, serde_json::to_vec(&[&entry]).unwrap()).unwrap();
+    let archive = dir.path().join("archive");
+    fixtures::write_archive_with(
+        &entry,
+        &archive,
+        REA_ARCHIVE_PREFIX,
+        &ArchiveOptions {
+            // File names cannot hold `/`: these planted commands touch a file in the
+            // directory the PKGBUILD is sourced in.
+            top_dir: Some("top 'dir' $(touch pwned-top)".into()),
+            bin_scripts: vec!["$(touch pwned-bin)".into(), "good-script".into()],
+            ..ArchiveOptions::default()
+        },
+    );
+    let server = TestServer::serve_dir(&archive);
+    let out = dir.path().join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
+        .args(["render", "--index"])
+        .arg(&index)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .arg("--mirror")
+        .arg(format!("{REA_ARCHIVE_PREFIX}={}", server.base_url()))
+        .arg("--maintainer")
+        .arg(format!(
+            "Evil $(touch {}) <e@x>\nrm -rf ~",
+            marker.display()
+        ))
+        .output()
+        .unwrap();
+    ok(&output);
+    let pkg = out.join("raku-hostile-dist");
+    assert!(
+        pkg.join("PKGBUILD").is_file(),
+        "not rendered: {}",
+        std::fs::read_to_string(out.join("report.json")).unwrap()
+    );
+    let pkgbuild = std::fs::read_to_string(pkg.join("PKGBUILD")).unwrap();
+
+    // Source it in a clean bash and print every value back, one per line, NUL-separated.
+    let script = r#"set -u
+source ./PKGBUILD
+for v in pkgname pkgver pkgrel pkgdesc url _srcdir; do printf '%s=%s\0' "$v" "${!v}"; done
+for a in arch license depends source sha256sums _bin_scripts _license_files; do
+  eval "vals=(\"\${$a[@]}\")"
+  for x in "${vals[@]}"; do printf '%s[]=%s\0' "$a" "$x"; done
+done"#;
+    let sourced = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", script])
+        .current_dir(&pkg)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(
+        sourced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sourced.stderr)
+    );
+    assert!(
+        !marker.exists(),
+        "sourcing the PKGBUILD ran a planted command"
+    );
+    assert!(!pkg.join("pwned-top").exists() && !pkg.join("pwned-bin").exists());
+    let values: Vec<String> = String::from_utf8(sourced.stdout)
+        .unwrap()
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let get = |key: &str| -> Vec<String> {
+        values
+            .iter()
+            .filter_map(|v| v.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .collect()
+    };
+    let srcinfo = std::fs::read_to_string(pkg.join(".SRCINFO")).unwrap();
+    // bash and the .SRCINFO agree on every value.
+    assert_eq!(get("pkgdesc"), srcinfo_value(&srcinfo, "pkgdesc"));
+    assert_eq!(get("url"), srcinfo_value(&srcinfo, "url"));
+    assert_eq!(get("license[]"), srcinfo_value(&srcinfo, "license"));
+    assert_eq!(get("source[]"), srcinfo_value(&srcinfo, "source"));
+    // The planted text is there, as text.
+    let desc = &get("pkgdesc")[0];
+    assert!(
+        desc.contains("$(touch") && desc.contains(CANARY) && desc.contains('\''),
+        "{desc}"
+    );
+    assert!(!desc.contains('\n') && !desc.contains('\0') && !desc.contains('\u{1b}'));
+    assert!(desc.chars().count() <= 120);
+    assert_eq!(get("_srcdir"), ["top 'dir' $(touch pwned-top)"]);
+    assert_eq!(get("_bin_scripts[]"), ["good-script"]);
+    let license = get("license[]");
+    assert_eq!(license.len(), 1);
+    assert!(
+        license[0].starts_with("LicenseRef-MIT-touch-"),
+        "{license:?}"
+    );
+    assert!(
+        license[0]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    );
+    // Comments cannot be broken out of: the maintainer line stays one line.
+    let maintainer_lines: Vec<&str> = pkgbuild.lines().filter(|l| l.contains("rm -rf")).collect();
+    assert_eq!(maintainer_lines.len(), 1);
+    assert!(maintainer_lines[0].starts_with("# Maintainer: "));
+
+    // And makepkg, sourcing the same file, prints exactly our .SRCINFO.
+    assert_eq!(common::makepkg::printsrcinfo(&pkg), srcinfo);
+    assert!(!marker.exists(), "makepkg ran a planted command");
+}
