@@ -10,5 +10,6 @@
 //!
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
+pub mod publish;
 pub mod raku;
 pub mod render;
