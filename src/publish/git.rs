@@ -661,6 +661,28 @@ mod tests {
     }
 
     #[test]
+    fn aur_rules_are_checked_on_the_unpushed_commits_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = server(tmp.path());
+        let mut repo = sync_clone(&tmp.path().join("a"), &url, &auth()).unwrap();
+        assert_eq!(repo.check_aur_rules("raku-foo"), Ok(()));
+        // Pushed history without a PKGBUILD is the server's business, not this push's.
+        repo.commit_files(&[("README", b"old")], "old", &me())
+            .unwrap();
+        repo.push(&auth()).unwrap();
+        assert_eq!(repo.check_aur_rules("raku-foo"), Ok(()));
+
+        let srcinfo =
+            b"pkgbase = raku-foo\n\tpkgver = 1\n\tpkgrel = 1\n\tarch = any\n\npkgname = raku-foo\n";
+        let files: &[(&str, &[u8])] = &[("PKGBUILD", b"x"), (".SRCINFO", srcinfo)];
+        repo.commit_files(files, "good", &me()).unwrap();
+        assert_eq!(repo.check_aur_rules("raku-foo"), Ok(()));
+        let problems = repo.check_aur_rules("raku-bar").unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("pkgbase raku-foo, but the repository is raku-bar"));
+    }
+
+    #[test]
     fn a_stale_clone_gets_not_fast_forward_and_a_resync_fixes_it() {
         let tmp = tempfile::tempdir().unwrap();
         let url = server(tmp.path());
