@@ -24,6 +24,17 @@ pub enum Command {
     /// Exit status: 0 when it ran (held-back packages are not errors); 2 when nothing could be
     /// done (an index that cannot be read, a bad argument).
     Render(RenderArgs),
+    /// Publish every rendered package to the AUR: one git repository per package, a commit
+    /// only where something changed, pushed over ssh with pinned host keys.
+    ///
+    /// Dependencies are published before their dependents. Distributions the AUR already ships
+    /// (a hand-written perl6-* package, or anything that provides raku-<name>) are not published
+    /// again; packages owned by another AUR account are never touched; a package whose
+    /// dependency exists nowhere is held back. Writes STATE/report.json.
+    ///
+    /// Exit status: 0 all good; 1 some packages failed (the others were published); 2 nothing
+    /// could be done (bad arguments, an unusable index or AUR metadata, the lock is held).
+    Sync(SyncArgs),
 }
 
 /// The index, selection and download options that `render` and later `sync` share.
@@ -57,6 +68,44 @@ pub struct RenderArgs {
     pub out: PathBuf,
 }
 
+/// `sync`'s own options.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Holds one git repository per package, the record of what was published, the lock and
+    /// report.json.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// Where each package's repository lives; `{pkgbase}` is replaced.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "ssh://aur@aur.archlinux.org/{pkgbase}.git"
+    )]
+    pub remote: String,
+    /// The private ssh key registered with the AUR account.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// Pinned host keys: OpenSSH known_hosts lines or `host SHA256:...` fingerprint lines.
+    /// Default: the AUR's published keys, shipped in keys/.
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// The AUR's package metadata (packages-meta-ext-v1.json[.gz]), as a path or URL.
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        default_value = "https://aur.archlinux.org/packages-meta-ext-v1.json.gz"
+    )]
+    pub aur_metadata: String,
+    /// The bot's AUR account: only packages it maintains (or new ones) are pushed to.
+    #[arg(long, value_name = "NAME")]
+    pub aur_user: String,
+    /// Commit and push nothing; print the diff each package would get.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// The Raku Ecosystem Archive's index of every release ever made.
 pub const DEFAULT_INDEX: &str = "https://raw.githubusercontent.com/Raku/REA/main/META.json";
 /// A placeholder an operator replaces with `--maintainer`.
@@ -83,6 +132,8 @@ fn parse_mirror(arg: &str) -> Result<(String, String), String> {
     Ok((from.to_string(), to.to_string()))
 }
 
+/// Exit status when some packages failed and the others were done.
+pub const EXIT_SOME_FAILED: u8 = 1;
 /// Exit status when the run could not be done at all.
 pub const EXIT_FATAL: u8 = 2;
 
@@ -113,6 +164,10 @@ pub fn main() -> ExitCode {
         Command::Render(args) => runtime
             .block_on(crate::render_cmd::run(args))
             .map(|()| ExitCode::SUCCESS),
+        Command::Sync(args) => runtime.block_on(crate::sync::run(args)).map(|o| match o {
+            crate::sync::Outcome::Clean => ExitCode::SUCCESS,
+            crate::sync::Outcome::SomeFailed => ExitCode::from(EXIT_SOME_FAILED),
+        }),
     };
     match outcome {
         Ok(code) => code,

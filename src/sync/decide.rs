@@ -1,0 +1,299 @@
+//! What to commit for one package, given what its AUR repository holds now. Pure: the
+//! caller reads the tip and writes the commit.
+//!
+//! - A new package starts at `pkgrel=1`.
+//! - The same pkgver as published: the published pkgrel (and epoch) are kept if nothing else
+//!   changed — no commit; otherwise the pkgrel goes one above the published one.
+//! - A newer pkgver: `pkgrel=1`, the published epoch kept.
+//! - A pkgver that vercmp puts *below* the published one (upstream went back, or the
+//!   mapping changed): the epoch goes up by one, so pacman still sees an upgrade.
+
+use std::cmp::Ordering;
+
+use alpm_types::{PackageRelease, PackageVersion};
+
+use crate::render::model::PackageModel;
+
+/// The version fields of a published `.SRCINFO`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub pkgver: PackageVersion,
+    pub pkgrel: PackageRelease,
+    pub epoch: Option<u64>,
+}
+
+/// Reads pkgver, pkgrel and epoch from the pkgbase section of a `.SRCINFO`.
+pub fn published(srcinfo: &str) -> Result<Published, String> {
+    let field = |key: &str| {
+        srcinfo
+            .lines()
+            .take_while(|l| !l.starts_with("pkgname = "))
+            .find_map(|l| l.strip_prefix(&format!("\t{key} = ")))
+    };
+    let pkgver = field("pkgver").ok_or("the published .SRCINFO has no pkgver")?;
+    let pkgrel = field("pkgrel").ok_or("the published .SRCINFO has no pkgrel")?;
+    Ok(Published {
+        pkgver: pkgver
+            .parse()
+            .map_err(|e| format!("the published pkgver {pkgver:?} is invalid: {e}"))?,
+        pkgrel: pkgrel
+            .parse()
+            .map_err(|e| format!("the published pkgrel {pkgrel:?} is invalid: {e}"))?,
+        epoch: field("epoch")
+            .map(|e| {
+                e.parse()
+                    .map_err(|_| format!("the published epoch {e:?} is invalid"))
+            })
+            .transpose()?,
+    })
+}
+
+/// The files of one package, as rendered from a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    pub pkgbuild: String,
+    pub srcinfo: String,
+}
+
+/// The outcome for one package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The repository already holds exactly this.
+    Unchanged,
+    /// Commit these files with this message.
+    Commit {
+        model: Box<PackageModel>,
+        files: Files,
+        message: String,
+    },
+}
+
+/// Decides for `new` (rendered with pkgrel 1 and no epoch) against the tip's files, if the
+/// repository has any. `render` writes the files of a model.
+pub fn decide(
+    new: &PackageModel,
+    tip: Option<&Files>,
+    render: &dyn Fn(&PackageModel) -> Result<Files, String>,
+) -> Result<Decision, String> {
+    let mut model = new.clone();
+    let Some(tip) = tip else {
+        let files = render(&model)?;
+        let message = format!("Add {} {}", model.pkgname, model.pkgver);
+        return Ok(Decision::Commit {
+            model: Box::new(model),
+            files,
+            message,
+        });
+    };
+    let old = published(&tip.srcinfo)?;
+    model.epoch = old.epoch;
+    let message = match model.pkgver.cmp(&old.pkgver) {
+        Ordering::Equal => {
+            model.pkgrel = old.pkgrel.clone();
+            let same = render(&model)?;
+            if &same == tip {
+                return Ok(Decision::Unchanged);
+            }
+            model.pkgrel = PackageRelease::new(old.pkgrel.major + 1, None);
+            if model.pkgver.to_string() == old.pkgver.to_string() {
+                format!("Regenerate: {}", what_changed(&tip.srcinfo, &same.srcinfo))
+            } else {
+                format!(
+                    "Update to {} (same version for pacman as {})",
+                    model.pkgver, old.pkgver
+                )
+            }
+        }
+        Ordering::Greater => format!("Update to {}", model.pkgver),
+        Ordering::Less => {
+            let epoch = old.epoch.unwrap_or(0) + 1;
+            model.epoch = Some(epoch);
+            format!(
+                "Update to {} (epoch {epoch}: pacman orders it below the published {})",
+                model.pkgver, old.pkgver
+            )
+        }
+    };
+    let files = render(&model)?;
+    Ok(Decision::Commit {
+        model: Box::new(model),
+        files,
+        message,
+    })
+}
+
+/// A short phrase naming which `.SRCINFO` keys differ, or "packaging changed".
+fn what_changed(old: &str, new: &str) -> String {
+    let keys = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .filter_map(|l| l.trim_start().split_once(" = "))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let (old, new) = (keys(old), keys(new));
+    let mut changed: Vec<&str> = Vec::new();
+    for (key, _) in old.iter().chain(new.iter()) {
+        let a: Vec<_> = old.iter().filter(|(k, _)| k == key).collect();
+        let b: Vec<_> = new.iter().filter(|(k, _)| k == key).collect();
+        if a != b && !changed.contains(&key.as_str()) && key != "pkgrel" {
+            changed.push(key);
+        }
+    }
+    let deps = ["depends", "makedepends", "checkdepends", "optdepends"];
+    if !changed.is_empty() && changed.iter().all(|k| deps.contains(k)) {
+        "dependencies changed".to_string()
+    } else if changed.is_empty() {
+        "packaging changed".to_string()
+    } else {
+        format!("{} changed", changed.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::model::BuildSteps;
+    use alpm_types::{Name, PackageRelation};
+
+    fn model(pkgver: &str, depends: &[&str]) -> PackageModel {
+        PackageModel {
+            pkgname: Name::new("raku-foo").unwrap(),
+            pkgver: pkgver.parse().unwrap(),
+            pkgrel: PackageRelease::new(1, None),
+            epoch: None,
+            pkgdesc: "Foo".into(),
+            url: "https://raku.land/".into(),
+            arch: vec!["any".into()],
+            license: vec!["Artistic-2.0".into()],
+            depends: depends
+                .iter()
+                .map(|d| d.parse::<PackageRelation>().unwrap())
+                .collect(),
+            makedepends: vec![],
+            checkdepends: vec![],
+            optdepends: vec![],
+            conflicts: vec![],
+            source: vec!["raku-foo.tar.gz::https://example.org/foo.tar.gz".into()],
+            sha256sums: vec!["0".repeat(64)],
+            build: BuildSteps {
+                dist: "Foo:ver<1>".into(),
+                source_dir: "Foo".into(),
+                tests: vec![],
+                bin_scripts: vec![],
+                license_files: vec![],
+                maintainer: "me <me@example.org>".into(),
+            },
+        }
+    }
+
+    /// A stand-in renderer: the version fields and depends, one per line.
+    fn files(m: &PackageModel) -> Result<Files, String> {
+        let mut srcinfo = format!(
+            "pkgbase = {}\n\tpkgver = {}\n\tpkgrel = {}\n",
+            m.pkgname, m.pkgver, m.pkgrel
+        );
+        if let Some(e) = m.epoch {
+            srcinfo.push_str(&format!("\tepoch = {e}\n"));
+        }
+        for d in &m.depends {
+            srcinfo.push_str(&format!("\tdepends = {d}\n"));
+        }
+        srcinfo.push_str(&format!("\npkgname = {}\n", m.pkgname));
+        Ok(Files {
+            pkgbuild: srcinfo.replace(" = ", "="),
+            srcinfo,
+        })
+    }
+
+    fn commit(d: Decision) -> (String, String, Option<u64>, String) {
+        match d {
+            Decision::Commit { model, message, .. } => (
+                model.pkgver.to_string(),
+                model.pkgrel.to_string(),
+                model.epoch,
+                message,
+            ),
+            Decision::Unchanged => panic!("expected a commit"),
+        }
+    }
+
+    fn published_as(m: PackageModel) -> Files {
+        files(&m).unwrap()
+    }
+
+    #[test]
+    fn a_new_package_starts_at_pkgrel_1() {
+        let d = decide(&model("1.0", &["rakudo"]), None, &files).unwrap();
+        assert_eq!(
+            commit(d),
+            ("1.0".into(), "1".into(), None, "Add raku-foo 1.0".into())
+        );
+    }
+
+    #[test]
+    fn the_same_files_make_no_commit() {
+        let mut old = model("1.0", &["rakudo"]);
+        old.pkgrel = PackageRelease::new(3, None);
+        let tip = published_as(old);
+        assert_eq!(
+            decide(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap(),
+            Decision::Unchanged
+        );
+    }
+
+    #[test]
+    fn a_packaging_change_bumps_the_published_pkgrel() {
+        let mut old = model("1.0", &["rakudo"]);
+        old.pkgrel = PackageRelease::new(3, None);
+        let tip = published_as(old);
+        let d = decide(&model("1.0", &["rakudo", "raku-bar"]), Some(&tip), &files).unwrap();
+        assert_eq!(
+            commit(d),
+            (
+                "1.0".into(),
+                "4".into(),
+                None,
+                "Regenerate: dependencies changed".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_new_version_resets_pkgrel_and_keeps_the_epoch() {
+        let mut old = model("1.0", &["rakudo"]);
+        old.pkgrel = PackageRelease::new(3, None);
+        old.epoch = Some(2);
+        let tip = published_as(old);
+        let d = decide(&model("1.1", &["rakudo"]), Some(&tip), &files).unwrap();
+        assert_eq!(
+            commit(d),
+            ("1.1".into(), "1".into(), Some(2), "Update to 1.1".into())
+        );
+    }
+
+    #[test]
+    fn a_version_that_sorts_lower_bumps_the_epoch() {
+        let tip = published_as(model("2.0", &["rakudo"]));
+        let d = decide(&model("1.5", &["rakudo"]), Some(&tip), &files).unwrap();
+        let (pkgver, pkgrel, epoch, message) = commit(d);
+        assert_eq!(
+            (pkgver.as_str(), pkgrel.as_str(), epoch),
+            ("1.5", "1", Some(1))
+        );
+        assert!(message.starts_with("Update to 1.5 (epoch 1"), "{message}");
+    }
+
+    #[test]
+    fn published_reads_the_base_section_only() {
+        let p = published("pkgbase = x\n\tpkgver = 1.2\n\tpkgrel = 2.1\n\tepoch = 3\n\npkgname = x\n\tpkgver = 9\n").unwrap();
+        assert_eq!(
+            (p.pkgver.to_string(), p.pkgrel.to_string(), p.epoch),
+            ("1.2".into(), "2.1".into(), Some(3))
+        );
+        assert!(
+            published("pkgbase = x\n")
+                .unwrap_err()
+                .contains("no pkgver")
+        );
+    }
+}

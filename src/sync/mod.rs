@@ -1,0 +1,527 @@
+//! `raku-aur sync`: publishes rendered packages to the AUR, one git repository each.
+//!
+//! Per run: take the state lock; read the AUR's metadata; render everything in memory
+//! (distributions the AUR already ships are left to it, dangling dependencies hold packages
+//! back); then, dependencies first, bring each package's clone to the server's tip, commit
+//! what changed, check the AUR's push rules locally, and push. One package's failure is
+//! recorded and the run goes on; packages that need a failed one wait for the next run. The
+//! record of what was published (`published.json`) only advances after a confirmed push.
+
+pub mod decide;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::aur::AurMetadata;
+use crate::cli::SyncArgs;
+use crate::publish::aur_ssh::AurSsh;
+use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
+use crate::publish::known_hosts::{self, PinnedHostKeys};
+use crate::render::{self, model::PackageModel, srcinfo};
+use crate::render_cmd::{AurContext, Rendered, render_all};
+use decide::{Decision, Files};
+
+/// How the run ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything that could be done was done.
+    Clean,
+    /// Some packages failed; the rest were published.
+    SomeFailed,
+}
+
+/// What happened to one package, for `report.json`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PackageOutcome {
+    pub pkgbase: String,
+    pub pkgver: String,
+    /// pushed / unchanged / would-push / failed / waiting
+    pub status: &'static str,
+    /// The commit message, the error, or what it waits for.
+    pub detail: String,
+}
+
+/// `report.json` in the state directory.
+#[derive(Debug, Serialize)]
+pub struct SyncReport {
+    pub dry_run: bool,
+    pub packages: Vec<PackageOutcome>,
+    pub held: Vec<crate::plan::Held>,
+    pub covered: Vec<crate::plan::Covered>,
+}
+
+/// What was last confirmed on the server, per pkgbase (`published.json`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Published {
+    packages: BTreeMap<String, PublishedEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct PublishedEntry {
+    /// sha256 of the files as rendered before pkgrel/epoch adjustment: equal input, nothing to do.
+    input_digest: String,
+    commit: String,
+}
+
+/// `raku-aur sync`.
+pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
+    std::fs::create_dir_all(&args.state)
+        .with_context(|| format!("cannot create the state directory {}", args.state.display()))?;
+    let _lock = lock(&args.state)?;
+    let identity: Identity = args
+        .source
+        .maintainer
+        .parse()
+        .context("--maintainer must be `Name <email>`: it is the commits' author")?;
+    let pins = match &args.known_hosts {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --known-hosts {}", path.display()))?
+            .parse::<PinnedHostKeys>()
+            .with_context(|| format!("--known-hosts {} is invalid", path.display()))?,
+        None => known_hosts::aur_default(),
+    };
+    let auth = RemoteAuth {
+        ssh_key: args.ssh_key.clone(),
+        pins,
+    };
+    let meta = load_aur_metadata(&args.aur_metadata).await?;
+    let aur = AurContext {
+        meta,
+        account: args.aur_user.clone(),
+    };
+    let (rendered, plan, _skipped) = render_all(&args.source, Some(&aur)).await?;
+    let order = dependency_order(&rendered);
+
+    let published_path = args.state.join("published.json");
+    let mut published = load_published(&published_path)?;
+    let mut outcomes: Vec<PackageOutcome> = Vec::new();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    for index in order {
+        let r = &rendered[index];
+        let pkgbase = r.model.pkgname.to_string();
+        let waiting_for: Vec<&String> = r.needs.iter().filter(|n| failed.contains(*n)).collect();
+        let outcome = if !waiting_for.is_empty() {
+            failed.insert(pkgbase.clone());
+            outcome(
+                r,
+                "waiting",
+                format!("needs {} from this run, which failed", join(&waiting_for)),
+            )
+        } else {
+            let digest = input_digest(r);
+            let recorded = published.packages.get(&pkgbase);
+            if !args.dry_run && recorded.is_some_and(|p| p.input_digest == digest) {
+                outcome(
+                    r,
+                    "unchanged",
+                    "same input as the last confirmed push".into(),
+                )
+            } else {
+                let job = Job {
+                    model: r.model.clone(),
+                    dir: args.state.join("repos").join(format!("{pkgbase}.git")),
+                    url: git::remote_url(&args.remote, &pkgbase),
+                    auth: auth.clone(),
+                    identity: identity.clone(),
+                    dry_run: args.dry_run,
+                };
+                let result = tokio::task::spawn_blocking(move || publish_one(&job))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the publishing task failed: {e}")));
+                match result {
+                    Ok(Step::Pushed {
+                        commit,
+                        message,
+                        first,
+                    }) => {
+                        published.packages.insert(
+                            pkgbase.clone(),
+                            PublishedEntry {
+                                input_digest: digest,
+                                commit,
+                            },
+                        );
+                        save_published(&published_path, &published)?;
+                        if first {
+                            set_keywords(&args, &auth, &pkgbase).await;
+                        }
+                        outcome(r, "pushed", message)
+                    }
+                    Ok(Step::Unchanged { commit }) => {
+                        published.packages.insert(
+                            pkgbase.clone(),
+                            PublishedEntry {
+                                input_digest: digest,
+                                commit,
+                            },
+                        );
+                        save_published(&published_path, &published)?;
+                        outcome(r, "unchanged", "the server already has these files".into())
+                    }
+                    Ok(Step::WouldPush { message, diff }) => {
+                        println!("=== {pkgbase}: {message}\n{diff}");
+                        outcome(r, "would-push", message)
+                    }
+                    Err(error) => {
+                        tracing::error!(package = %pkgbase, %error, "publishing failed");
+                        failed.insert(pkgbase.clone());
+                        outcome(r, "failed", error)
+                    }
+                }
+            }
+        };
+        tracing::info!(package = %outcome.pkgbase, status = %outcome.status, detail = %outcome.detail);
+        outcomes.push(outcome);
+    }
+    outcomes.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
+    let any_failed = outcomes
+        .iter()
+        .any(|o| matches!(o.status, "failed" | "waiting"));
+    print_summary(&outcomes, plan.held.len());
+    let report = SyncReport {
+        dry_run: args.dry_run,
+        packages: outcomes,
+        held: plan.held,
+        covered: plan.covered,
+    };
+    let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    json.push(b'\n');
+    crate::fsutil::write_atomically(&args.state.join("report.json"), &json)
+        .context("cannot write report.json")?;
+    Ok(if any_failed {
+        Outcome::SomeFailed
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn outcome(r: &Rendered, status: &'static str, detail: String) -> PackageOutcome {
+    PackageOutcome {
+        pkgbase: r.model.pkgname.to_string(),
+        pkgver: r.model.pkgver.to_string(),
+        status,
+        detail,
+    }
+}
+
+fn join(items: &[&String]) -> String {
+    items
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_summary(outcomes: &[PackageOutcome], held: usize) {
+    let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
+    tracing::info!(
+        pushed = count("pushed"),
+        unchanged = count("unchanged"),
+        would_push = count("would-push"),
+        failed = count("failed"),
+        waiting = count("waiting"),
+        held,
+        "sync finished"
+    );
+}
+
+/// Takes the state directory's lock for the whole run; the OS releases it if we die.
+fn lock(state: &Path) -> anyhow::Result<File> {
+    let path = state.join("lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another raku-aur sync is running on {} (it holds {}); this one exits without doing anything",
+            state.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+async fn load_aur_metadata(location: &str) -> anyhow::Result<AurMetadata> {
+    let bytes = if location.starts_with("https://") || location.starts_with("http://") {
+        let response = reqwest::Client::builder()
+            .user_agent(concat!("raku-aur/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(300))
+            .build()?
+            .get(location)
+            .send()
+            .await
+            .with_context(|| format!("cannot download the AUR metadata from {location}"))?;
+        if !response.status().is_success() {
+            bail!(
+                "cannot download the AUR metadata from {location}: HTTP {}",
+                response.status()
+            );
+        }
+        response.bytes().await?.to_vec()
+    } else {
+        std::fs::read(location)
+            .with_context(|| format!("cannot read the AUR metadata {location}"))?
+    };
+    AurMetadata::parse(&bytes).with_context(|| {
+        format!("the AUR metadata from {location} is unusable; without it nothing can be published safely")
+    })
+}
+
+fn load_published(path: &Path) -> anyhow::Result<Published> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "{} is corrupt; move it aside and the next run re-reads every repository",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Published::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn save_published(path: &Path, published: &Published) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(published).expect("published record serialises");
+    crate::fsutil::write_atomically(path, &json)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// sha256 over the files as rendered (pkgrel 1, no epoch): equal digests mean equal input.
+fn input_digest(r: &Rendered) -> String {
+    let mut hash = Sha256::new();
+    hash.update(r.pkgbuild.as_bytes());
+    hash.update([0]);
+    hash.update(r.srcinfo.as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Indexes into `rendered`, every package after the packages it needs; ties by name.
+fn dependency_order(rendered: &[Rendered]) -> Vec<usize> {
+    let by_name: BTreeMap<String, usize> = rendered
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.model.pkgname.to_string(), i))
+        .collect();
+    let needs: Vec<BTreeSet<usize>> = rendered
+        .iter()
+        .map(|r| {
+            r.needs
+                .iter()
+                .filter_map(|n| by_name.get(n).copied())
+                .collect()
+        })
+        .collect();
+    let mut done = vec![false; rendered.len()];
+    let mut order = Vec::with_capacity(rendered.len());
+    while order.len() < rendered.len() {
+        let ready: Vec<usize> = (0..rendered.len())
+            .filter(|&i| !done[i] && needs[i].iter().all(|&n| done[n] || n == i))
+            .collect();
+        // A dependency cycle: take the first remaining package by name so the run goes on.
+        let batch = if ready.is_empty() {
+            vec![
+                (0..rendered.len())
+                    .find(|&i| !done[i])
+                    .expect("some package remains"),
+            ]
+        } else {
+            ready
+        };
+        for i in batch {
+            done[i] = true;
+            order.push(i);
+        }
+    }
+    order
+}
+
+/// Everything `publish_one` needs, owned, to run on a blocking thread.
+struct Job {
+    model: PackageModel,
+    dir: PathBuf,
+    url: String,
+    auth: RemoteAuth,
+    identity: Identity,
+    dry_run: bool,
+}
+
+enum Step {
+    Pushed {
+        commit: String,
+        message: String,
+        first: bool,
+    },
+    Unchanged {
+        commit: String,
+    },
+    WouldPush {
+        message: String,
+        diff: String,
+    },
+}
+
+/// Syncs the clone, decides, commits, checks and pushes one package; retries once when
+/// someone else pushed in between.
+fn publish_one(job: &Job) -> Result<Step, String> {
+    match attempt(job) {
+        Err(Attempt::NotFastForward(first_error)) => match attempt(job) {
+            Err(Attempt::NotFastForward(e)) => Err(format!(
+                "the server moved twice while we pushed (first: {first_error}; then: {e}); retrying next run"
+            )),
+            other => other.map_err(Attempt::into_message),
+        },
+        other => other.map_err(Attempt::into_message),
+    }
+}
+
+enum Attempt {
+    NotFastForward(String),
+    Failed(String),
+}
+
+impl Attempt {
+    fn into_message(self) -> String {
+        match self {
+            Attempt::NotFastForward(m) | Attempt::Failed(m) => m,
+        }
+    }
+}
+
+fn attempt(job: &Job) -> Result<Step, Attempt> {
+    let failed = |e: &dyn std::fmt::Display| Attempt::Failed(e.to_string());
+    let mut repo: PackageRepo =
+        git::sync_clone(&job.dir, &job.url, &job.auth).map_err(|e| failed(&e))?;
+    let tip = tip_files(&repo);
+    let render_files = |m: &PackageModel| -> Result<Files, String> {
+        let pkgbuild = render::pkgbuild(m).map_err(|e| e.to_string())?;
+        let srcinfo = srcinfo::write_srcinfo(m);
+        srcinfo::validate_srcinfo(&srcinfo).map_err(|e| e.to_string())?;
+        Ok(Files { pkgbuild, srcinfo })
+    };
+    let decision =
+        decide::decide(&job.model, tip.as_ref(), &render_files).map_err(|e| failed(&e))?;
+    let (files, message) = match decision {
+        Decision::Unchanged => {
+            let commit = repo.tip_commit().map(|c| c.to_string()).unwrap_or_default();
+            return Ok(Step::Unchanged { commit });
+        }
+        Decision::Commit { files, message, .. } => (files, message),
+    };
+    if job.dry_run {
+        let diff = unified_diff(tip.as_ref(), &files);
+        return Ok(Step::WouldPush { message, diff });
+    }
+    let first = repo.tip_commit().is_none();
+    let committed = repo
+        .commit_files(
+            &[
+                ("PKGBUILD", files.pkgbuild.as_bytes()),
+                (".SRCINFO", files.srcinfo.as_bytes()),
+            ],
+            &message,
+            &job.identity,
+        )
+        .map_err(|e| failed(&e))?;
+    let Some(commit) = committed else {
+        let commit = repo.tip_commit().map(|c| c.to_string()).unwrap_or_default();
+        return Ok(Step::Unchanged { commit });
+    };
+    let pkgbase = job.model.pkgname.to_string();
+    repo.check_aur_rules(&pkgbase).map_err(|problems| {
+        Attempt::Failed(format!(
+            "the commit breaks the AUR's push rules: {}",
+            problems.join("; ")
+        ))
+    })?;
+    match repo.push(&job.auth) {
+        Ok(()) => Ok(Step::Pushed {
+            commit: commit.to_string(),
+            message,
+            first,
+        }),
+        Err(RemoteError::NotFastForward { message }) => Err(Attempt::NotFastForward(message)),
+        Err(e) => Err(failed(&e)),
+    }
+}
+
+fn tip_files(repo: &PackageRepo) -> Option<Files> {
+    let text = |name| {
+        repo.tip_file(name)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    repo.tip_commit()?;
+    Some(Files {
+        pkgbuild: text("PKGBUILD").unwrap_or_default(),
+        srcinfo: text(".SRCINFO").unwrap_or_default(),
+    })
+}
+
+/// A unified diff of both files against the tip, for `--dry-run`.
+fn unified_diff(tip: Option<&Files>, new: &Files) -> String {
+    let empty = Files {
+        pkgbuild: String::new(),
+        srcinfo: String::new(),
+    };
+    let old = tip.unwrap_or(&empty);
+    let mut out = String::new();
+    for (name, a, b) in [
+        ("PKGBUILD", &old.pkgbuild, &new.pkgbuild),
+        (".SRCINFO", &old.srcinfo, &new.srcinfo),
+    ] {
+        if a != b {
+            let diff = similar::TextDiff::from_lines(a.as_str(), b.as_str());
+            out.push_str(
+                &diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Tags a new package with the keyword `raku` over the AUR's ssh interface. A failure is a
+/// warning: the package itself is published.
+async fn set_keywords(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) {
+    let Some(key) = auth.ssh_key.clone() else {
+        return;
+    };
+    let Ok(url) = url::Url::parse(&args.remote.replace("{pkgbase}", pkgbase)) else {
+        return;
+    };
+    if url.scheme() != "ssh" {
+        return;
+    }
+    let ssh = AurSsh {
+        host: url.host_str().unwrap_or_default().to_string(),
+        port: url.port().unwrap_or(22),
+        user: url.username().to_string(),
+        key,
+        pins: auth.pins.clone(),
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let pkgbase = pkgbase.to_string();
+    let result =
+        tokio::task::spawn_blocking(move || ssh.set_keywords(&pkgbase, &["raku"]).map(|_| pkgbase))
+            .await;
+    match result {
+        Ok(Ok(pkgbase)) => tracing::info!(package = %pkgbase, "set keywords: raku"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "set-keywords failed; the package is published without keywords")
+        }
+        Err(e) => tracing::warn!(error = %e, "set-keywords task failed"),
+    }
+}

@@ -1,0 +1,550 @@
+//! `raku-aur sync` end to end: real index data, tarballs from a local HTTP server, and a real
+//! sshd on 127.0.0.1 that behaves like the AUR (forced command, bare repositories, a
+//! pre-receive hook with the AUR's push rules).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::fixtures::{self, REA_ARCHIVE_PREFIX};
+use common::http::TestServer;
+use common::sshd::{self, AurServer, BOT_ACCOUNT};
+use serde_json::{Value, json};
+
+/// The distribution whose closure the tests publish: JSON::Marshal needs JSON::Fast and
+/// JSON::Name, which needs JSON::OptIn — a chain three deep.
+const TOP: &str = "JSON::Marshal";
+const CHAIN: [&str; 4] = [
+    "raku-json-fast",
+    "raku-json-marshal",
+    "raku-json-name",
+    "raku-json-optin",
+];
+
+fn sample() -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rea-sample.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// AUR metadata with just what every package needs, plus `extra`.
+fn metadata(extra: &[Value]) -> Value {
+    let mut packages = vec![json!({
+        "Name": "rakudo", "PackageBase": "rakudo", "Version": "2026.04-1", "Maintainer": "someone",
+        "Provides": ["perl6"]
+    })];
+    packages.extend_from_slice(extra);
+    Value::Array(packages)
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    http: TestServer,
+    aur: AurServer,
+}
+
+impl World {
+    fn new(entries: &[Value], aur_metadata: &Value) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        for e in entries {
+            fixtures::write_archive_for(e, &archive, REA_ARCHIVE_PREFIX);
+        }
+        let http = TestServer::serve_dir(&archive);
+        let aur = sshd::start();
+        let world = World { dir, http, aur };
+        world.set_index(entries);
+        std::fs::write(
+            world.path("aur.json"),
+            serde_json::to_vec(aur_metadata).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            world.path("known_hosts"),
+            format!("{}\n", world.aur.known_hosts_line()),
+        )
+        .unwrap();
+        world
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn set_index(&self, entries: &[Value]) {
+        std::fs::write(
+            self.path("index.json"),
+            serde_json::to_vec(entries).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn add_archive(&self, entry: &Value) {
+        fixtures::write_archive_for(entry, &self.path("archive"), REA_ARCHIVE_PREFIX);
+    }
+
+    fn sync(&self, extra: &[&str]) -> Output {
+        self.sync_with_known_hosts(&self.path("known_hosts"), extra)
+    }
+
+    fn sync_with_known_hosts(&self, known_hosts: &Path, extra: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_raku-aur"))
+            .arg("sync")
+            .arg("--index")
+            .arg(self.path("index.json"))
+            .args(["--only", TOP])
+            .arg("--state")
+            .arg(self.path("state"))
+            .arg("--cache")
+            .arg(self.path("cache"))
+            .arg("--mirror")
+            .arg(format!("{REA_ARCHIVE_PREFIX}={}", self.http.base_url()))
+            .arg("--remote")
+            .arg(self.aur.remote_template())
+            .arg("--ssh-key")
+            .arg(self.aur.client_key())
+            .arg("--known-hosts")
+            .arg(known_hosts)
+            .arg("--aur-metadata")
+            .arg(self.path("aur.json"))
+            .args([
+                "--aur-user",
+                BOT_ACCOUNT,
+                "--maintainer",
+                "raku-aur bot <bot@example.org>",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("raku-aur runs")
+    }
+
+    /// Commit subjects on the server, newest first; empty when the repository does not exist.
+    fn commits(&self, pkgbase: &str) -> Vec<String> {
+        let repo = self.aur.bare_repo(pkgbase);
+        // Fetching a new package creates it empty on the server, as the AUR does.
+        if !repo.join("HEAD").exists() || git(&repo, &["branch", "--list", "master"]).is_empty() {
+            return Vec::new();
+        }
+        let out = git(&repo, &["log", "--format=%s", "master"]);
+        out.lines().map(str::to_string).collect()
+    }
+
+    fn tip_file(&self, pkgbase: &str, file: &str) -> String {
+        git(
+            &self.aur.bare_repo(pkgbase),
+            &["show", &format!("master:{file}")],
+        )
+    }
+
+    fn report(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.path("state/report.json")).unwrap()).unwrap()
+    }
+
+    fn status_of(&self, pkgbase: &str) -> String {
+        self.report()["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pkgbase"] == pkgbase)
+            .map(|p| p["status"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| "absent".into())
+    }
+}
+
+/// Runs the git CLI on a bare repository the server owns, whatever user we are.
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-c")
+        .arg("safe.directory=*")
+        .arg("--git-dir")
+        .arg(repo)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn srcinfo_field(srcinfo: &str, key: &str) -> String {
+    srcinfo
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("\t{key} = ")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn publishes_a_chain_then_changes_only_what_changed() {
+    let mut entries = sample();
+    let world = World::new(&entries, &metadata(&[]));
+
+    // First publication: the whole chain, dependencies first.
+    let first = world.sync(&[]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}\n{}",
+        stderr(&first),
+        world.aur.log()
+    );
+    for pkgbase in CHAIN {
+        assert_eq!(world.commits(pkgbase).len(), 1, "{pkgbase}");
+        assert_eq!(world.status_of(pkgbase), "pushed");
+        let srcinfo = world.tip_file(pkgbase, ".SRCINFO");
+        assert_eq!(srcinfo_field(&srcinfo, "pkgrel"), "1");
+        assert!(srcinfo.starts_with(&format!("pkgbase = {pkgbase}\n")));
+    }
+    let log = stderr(&first);
+    let pos = |name: &str| {
+        log.find(&format!("package={name} status=pushed"))
+            .unwrap_or_else(|| panic!("{name} in {log}"))
+    };
+    assert!(pos("raku-json-optin") < pos("raku-json-name"));
+    assert!(pos("raku-json-name") < pos("raku-json-marshal"));
+    assert!(pos("raku-json-fast") < pos("raku-json-marshal"));
+    let keywords = world.aur.keywords_log();
+    for pkgbase in CHAIN {
+        assert!(keywords.contains(&format!("{pkgbase} raku")), "{keywords}");
+    }
+
+    // A second run with the same input: no commit, no push.
+    let again = world.sync(&[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    for pkgbase in CHAIN {
+        assert_eq!(world.commits(pkgbase).len(), 1, "{pkgbase}");
+        assert_eq!(world.status_of(pkgbase), "unchanged");
+    }
+
+    // Upstream releases JSON::OptIn 0.0.3: one commit, pkgrel back to 1.
+    let optin = entries
+        .iter_mut()
+        .find(|e| e["name"] == "JSON::OptIn")
+        .unwrap();
+    optin["version"] = json!("0.0.3");
+    optin["dist"] = json!("JSON::OptIn:ver<0.0.3>:auth<zef:jonathanstowe>");
+    optin["source-url"] = json!(format!(
+        "{REA_ARCHIVE_PREFIX}J/JSON%3A%3AOptIn/JSON%3A%3AOptIn%3Aver%3C0.0.3%3E.tar.gz"
+    ));
+    let optin = optin.clone();
+    world.add_archive(&optin);
+    // And JSON::Name's description changes in the same version: a packaging-only change.
+    let name = entries
+        .iter_mut()
+        .find(|e| e["name"] == "JSON::Name")
+        .unwrap();
+    name["description"] = json!("Provide a name for a JSON attribute, now better described");
+    world.set_index(&entries);
+    let bumped = world.sync(&[]);
+    assert_eq!(bumped.status.code(), Some(0), "{}", stderr(&bumped));
+    assert_eq!(
+        world.commits("raku-json-optin"),
+        ["Update to 0.0.3", "Add raku-json-optin 0.0.2"]
+    );
+    let optin_srcinfo = world.tip_file("raku-json-optin", ".SRCINFO");
+    assert_eq!(srcinfo_field(&optin_srcinfo, "pkgver"), "0.0.3");
+    assert_eq!(srcinfo_field(&optin_srcinfo, "pkgrel"), "1");
+    let name_commits = world.commits("raku-json-name");
+    assert_eq!(name_commits.len(), 2);
+    assert!(
+        name_commits[0].starts_with("Regenerate: "),
+        "{name_commits:?}"
+    );
+    assert_eq!(
+        srcinfo_field(&world.tip_file("raku-json-name", ".SRCINFO"), "pkgrel"),
+        "2"
+    );
+    assert_eq!(world.commits("raku-json-fast").len(), 1);
+    assert_eq!(world.commits("raku-json-marshal").len(), 1);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_shows_the_diff() {
+    let world = World::new(&sample(), &metadata(&[]));
+    let out = world.sync(&["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("+++ b/PKGBUILD") && stdout.contains("+pkgname=raku-json-optin"),
+        "{stdout}"
+    );
+    for pkgbase in CHAIN {
+        assert!(world.commits(pkgbase).is_empty());
+        assert_eq!(world.status_of(pkgbase), "would-push");
+    }
+}
+
+#[test]
+fn a_refused_push_is_reported_and_the_others_go_on() {
+    let world = World::new(&sample(), &metadata(&[]));
+    // The server refuses raku-json-fast (someone else owns it there).
+    world.aur.set_owner("raku-json-fast", "someone-else");
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(world.status_of("raku-json-fast"), "failed");
+    let report = world.report();
+    let fast = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pkgbase"] == "raku-json-fast")
+        .unwrap();
+    assert!(
+        fast["detail"]
+            .as_str()
+            .unwrap()
+            .contains("You are not allowed to push"),
+        "{fast}"
+    );
+    // Its dependent waits; the independent branch is published.
+    assert_eq!(world.status_of("raku-json-marshal"), "waiting");
+    assert_eq!(world.status_of("raku-json-optin"), "pushed");
+    assert_eq!(world.status_of("raku-json-name"), "pushed");
+    assert!(world.commits("raku-json-marshal").is_empty());
+}
+
+#[test]
+fn a_wrong_host_key_pushes_nothing() {
+    let world = World::new(&sample(), &metadata(&[]));
+    let other = sshd::start();
+    let wrong = world.path("wrong_known_hosts");
+    // The other server's key, pinned for our server's address.
+    let line = other.known_hosts_line().replace(
+        &format!(":{}]", other.port()),
+        &format!(":{}]", world.aur.port()),
+    );
+    std::fs::write(&wrong, format!("{line}\n")).unwrap();
+    let out = world.sync_with_known_hosts(&wrong, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for pkgbase in CHAIN {
+        assert_eq!(
+            world.status_of(pkgbase),
+            if pkgbase == "raku-json-marshal" || pkgbase == "raku-json-name" {
+                "waiting"
+            } else {
+                "failed"
+            }
+        );
+        assert!(world.commits(pkgbase).is_empty());
+    }
+    let detail = world.report()["packages"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains(&world.aur.host_key_fingerprint()),
+        "{detail}"
+    );
+}
+
+#[test]
+fn an_unknown_client_key_is_refused_without_looping() {
+    let world = World::new(&sample(), &metadata(&[]));
+    let stranger = sshd::start();
+    let out = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
+        .arg("sync")
+        .arg("--index")
+        .arg(world.path("index.json"))
+        .args(["--only", TOP])
+        .arg("--state")
+        .arg(world.path("state"))
+        .arg("--cache")
+        .arg(world.path("cache"))
+        .arg("--mirror")
+        .arg(format!("{REA_ARCHIVE_PREFIX}={}", world.http.base_url()))
+        .arg("--remote")
+        .arg(world.aur.remote_template())
+        .arg("--ssh-key")
+        .arg(stranger.client_key())
+        .arg("--known-hosts")
+        .arg(world.path("known_hosts"))
+        .arg("--aur-metadata")
+        .arg(world.path("aur.json"))
+        .args([
+            "--aur-user",
+            BOT_ACCOUNT,
+            "--maintainer",
+            "raku-aur bot <bot@example.org>",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(world.status_of("raku-json-optin"), "failed");
+    let detail = world.report()["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pkgbase"] == "raku-json-optin")
+        .unwrap()["detail"]
+        .to_string();
+    assert!(detail.contains("authentication"), "{detail}");
+}
+
+#[test]
+fn the_server_down_fails_this_run_and_the_next_run_catches_up() {
+    let mut world = World::new(&sample(), &metadata(&[]));
+    world.aur.stop();
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        !world.path("state/published.json").exists() || {
+            let p: Value =
+                serde_json::from_slice(&std::fs::read(world.path("state/published.json")).unwrap())
+                    .unwrap();
+            p["packages"].as_object().unwrap().is_empty()
+        }
+    );
+    world.aur.restart();
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for pkgbase in CHAIN {
+        assert_eq!(world.commits(pkgbase).len(), 1);
+    }
+}
+
+#[test]
+fn someone_else_pushing_in_between_is_fetched_and_built_upon() {
+    let mut entries = sample();
+    let world = World::new(&entries, &metadata(&[]));
+    assert_eq!(world.sync(&[]).status.code(), Some(0));
+
+    // A co-maintainer adds a file to raku-json-optin behind our back.
+    let clone = world.path("other-clone");
+    let env_git = |args: &[&str], dir: Option<&Path>| {
+        let mut cmd = Command::new("git");
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let out = cmd
+            .args(args)
+            .env("GIT_SSH_COMMAND", world.aur.git_ssh_command())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", world.path("."))
+            .env("GIT_AUTHOR_NAME", "co")
+            .env("GIT_AUTHOR_EMAIL", "co@example.org")
+            .env("GIT_COMMITTER_NAME", "co")
+            .env("GIT_COMMITTER_EMAIL", "co@example.org")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let url = world
+        .aur
+        .remote_template()
+        .replace("{pkgbase}", "raku-json-optin");
+    env_git(&["clone", "-q", &url, clone.to_str().unwrap()], None);
+    std::fs::write(clone.join("README"), "kept by a human\n").unwrap();
+    env_git(&["add", "README"], Some(&clone));
+    env_git(&["commit", "-qm", "Add a README"], Some(&clone));
+    env_git(&["push", "-q", "origin", "master"], Some(&clone));
+
+    // Upstream moves on: sync works on the server's tip, so its commit sits on top of the
+    // human's, which is kept (never a force-push).
+    let optin = entries
+        .iter_mut()
+        .find(|e| e["name"] == "JSON::OptIn")
+        .unwrap();
+    optin["version"] = json!("0.0.3");
+    optin["source-url"] = json!(format!(
+        "{REA_ARCHIVE_PREFIX}J/JSON%3A%3AOptIn/JSON%3A%3AOptIn%3Aver%3C0.0.3%3E.tar.gz"
+    ));
+    let optin = optin.clone();
+    world.add_archive(&optin);
+    world.set_index(&entries);
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        world.commits("raku-json-optin"),
+        [
+            "Update to 0.0.3",
+            "Add a README",
+            "Add raku-json-optin 0.0.2"
+        ]
+    );
+    assert_eq!(
+        world.tip_file("raku-json-optin", "README"),
+        "kept by a human\n"
+    );
+}
+
+#[test]
+fn packages_of_other_maintainers_and_existing_perl6_packages_are_left_alone() {
+    let aur = metadata(&[
+        // Someone else maintains raku-json-name on the AUR: we must not push to it.
+        json!({"Name": "raku-json-name", "PackageBase": "raku-json-name", "Version": "0.0.7-1", "Maintainer": "someone-else"}),
+        // A hand-written package already ships JSON::Fast.
+        json!({"Name": "perl6-json-fast", "PackageBase": "perl6-json-fast", "Version": "0.21-1", "Maintainer": "human"}),
+    ]);
+    let world = World::new(&sample(), &aur);
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.commits("raku-json-name").is_empty());
+    assert!(world.commits("raku-json-fast").is_empty());
+    let marshal = world.tip_file("raku-json-marshal", ".SRCINFO");
+    let depends: Vec<&str> = marshal
+        .lines()
+        .filter_map(|l| l.strip_prefix("\tdepends = "))
+        .collect();
+    assert!(depends.contains(&"perl6-json-fast>=0.16"), "{depends:?}");
+    assert!(
+        depends.iter().any(|d| d.starts_with("raku-json-name")),
+        "{depends:?}"
+    );
+    let covered = world.report()["covered"].to_string();
+    assert!(
+        covered.contains("perl6-json-fast") && covered.contains("raku-json-name"),
+        "{covered}"
+    );
+}
+
+#[test]
+fn a_dependency_that_exists_nowhere_holds_the_package_back() {
+    // No rakudo in the AUR metadata: nothing can be installed, so nothing is pushed.
+    let world = World::new(&sample(), &json!([]));
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for pkgbase in CHAIN {
+        assert!(world.commits(pkgbase).is_empty());
+    }
+    let held = world.report()["held"].to_string();
+    assert!(
+        held.contains("needs rakudo, which is neither on the AUR nor in Arch's repositories"),
+        "{held}"
+    );
+}
+
+#[test]
+fn a_second_sync_exits_at_once_while_the_lock_is_held() {
+    let world = World::new(&sample(), &metadata(&[]));
+    std::fs::create_dir_all(world.path("state")).unwrap();
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(world.path("state/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another raku-aur sync is running"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(world.http.requests().is_empty());
+    drop(lock);
+}
