@@ -137,8 +137,29 @@ pub const EXIT_SOME_FAILED: u8 = 1;
 /// Exit status when the run could not be done at all.
 pub const EXIT_FATAL: u8 = 2;
 
+/// How long libgit2 waits to connect, and then for each network read.
+const GIT_CONNECT_TIMEOUT_MS: i32 = 30_000;
+const GIT_READ_TIMEOUT_MS: i32 = 120_000;
+
+/// libgit2 waits forever by default: a server that accepts and then goes silent would hang
+/// a cron run until the next one piles up behind it.
+#[allow(unsafe_code)]
+fn set_git_timeouts() -> Result<(), git2::Error> {
+    // SAFETY: these write a C global without synchronisation; they run first thing in
+    // `main`, before the async runtime or anything else has started a thread.
+    unsafe {
+        git2::opts::set_server_connect_timeout_in_milliseconds(GIT_CONNECT_TIMEOUT_MS)?;
+        git2::opts::set_server_timeout_in_milliseconds(GIT_READ_TIMEOUT_MS)?;
+    }
+    Ok(())
+}
+
 /// Parses the command line, runs the command, and turns the outcome into an exit status.
 pub fn main() -> ExitCode {
+    if let Err(e) = set_git_timeouts() {
+        eprintln!("raku-aur: cannot set libgit2's timeouts: {e}");
+        return ExitCode::from(EXIT_FATAL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

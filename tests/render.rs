@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use common::fixtures::{self, ArchiveOptions, REA_ARCHIVE_PREFIX};
 use common::http::{Fault, TestServer};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn data(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -445,4 +445,33 @@ done"#;
     // And makepkg, sourcing the same file, prints exactly our .SRCINFO.
     assert_eq!(common::makepkg::printsrcinfo(&pkg), srcinfo);
     assert!(!marker.exists(), "makepkg ran a planted command");
+}
+
+#[test]
+fn an_archive_whose_bytes_changed_is_an_alarm_not_an_update() {
+    let eco = Ecosystem::new();
+    let out = eco.path("out");
+    ok(&eco.render(&[data("rea-sample.json")], &out, "cache", &["--only", "JSON::Fast"]));
+    // Pretend the cache entry predates the current inspection code and remembers other
+    // bytes: the archive is downloaded again, and its checksum no longer matches.
+    let cache_file = eco.path("cache/tarballs.json");
+    let mut cache: Value = serde_json::from_slice(&std::fs::read(&cache_file).unwrap()).unwrap();
+    let entries = cache["entries"].as_object_mut().unwrap();
+    assert_eq!(entries.len(), 1);
+    let entry = entries.values_mut().next().unwrap();
+    entry["facts_version"] = json!(0);
+    entry["facts"]["sha256"] = json!("0".repeat(64));
+    std::fs::write(&cache_file, serde_json::to_vec(&cache).unwrap()).unwrap();
+
+    ok(&eco.render(&[data("rea-sample.json")], &out, "cache", &["--only", "JSON::Fast"]));
+    let report = report(&out);
+    let reason = report["held"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("ALARM: the archive at this URL changed"), "{reason}");
+    assert!(!out.join("raku-json-fast").exists());
+    // The alarm is not forgotten: the remembered checksum is kept, so the next run alarms too.
+    let cache: Value = serde_json::from_slice(&std::fs::read(&cache_file).unwrap()).unwrap();
+    assert_eq!(
+        cache["entries"].as_object().unwrap().values().next().unwrap()["facts"]["sha256"],
+        json!("0".repeat(64))
+    );
 }

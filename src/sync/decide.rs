@@ -86,6 +86,7 @@ pub fn decide(
         });
     };
     let old = published(&tip.srcinfo)?;
+    refuse_changed_checksums(&tip.srcinfo, new)?;
     model.epoch = old.epoch;
     let message = match model.pkgver.cmp(&old.pkgver) {
         Ordering::Equal => {
@@ -120,6 +121,29 @@ pub fn decide(
         files,
         message,
     })
+}
+
+/// Archived tarballs never change: the same source with another checksum than the one
+/// published means the archive (or the way to it) was tampered with. Never publish that.
+fn refuse_changed_checksums(published: &str, new: &PackageModel) -> Result<(), String> {
+    let values = |key: &str| -> Vec<&str> {
+        published
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("\t{key} = ")))
+            .collect()
+    };
+    let old: Vec<(&str, &str)> = values("source")
+        .into_iter()
+        .zip(values("sha256sums"))
+        .collect();
+    for (source, sum) in new.source.iter().zip(&new.sha256sums) {
+        if let Some((_, was)) = old.iter().find(|(s, w)| s == source && w != sum) {
+            return Err(format!(
+                "ALARM: {source} was published with sha256 {was} and now has {sum}; archives must never change, so nothing is pushed"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A short phrase naming which `.SRCINFO` keys differ, or "packaging changed".
@@ -186,12 +210,15 @@ mod tests {
         }
     }
 
-    /// A stand-in renderer: the version fields and depends, one per line.
+    /// A stand-in renderer: the version fields, depends and sources, one per line.
     fn files(m: &PackageModel) -> Result<Files, String> {
         let mut srcinfo = format!(
             "pkgbase = {}\n\tpkgver = {}\n\tpkgrel = {}\n",
             m.pkgname, m.pkgver, m.pkgrel
         );
+        for (s, sum) in m.source.iter().zip(&m.sha256sums) {
+            srcinfo.push_str(&format!("\tsource = {s}\n\tsha256sums = {sum}\n"));
+        }
         if let Some(e) = m.epoch {
             srcinfo.push_str(&format!("\tepoch = {e}\n"));
         }
@@ -281,6 +308,23 @@ mod tests {
             ("1.5", "1", Some(1))
         );
         assert!(message.starts_with("Update to 1.5 (epoch 1"), "{message}");
+    }
+
+    #[test]
+    fn a_published_source_with_another_checksum_is_an_alarm() {
+        let tip = published_as(model("1.0", &["rakudo"]));
+        let mut tampered = model("1.0", &["rakudo"]);
+        tampered.sha256sums = vec!["f".repeat(64)];
+        let err = decide(&tampered, Some(&tip), &files).unwrap_err();
+        assert!(
+            err.starts_with("ALARM: raku-foo.tar.gz::https://example.org/foo.tar.gz was published with sha256 000"),
+            "{err}"
+        );
+        // A new version has a new source: no alarm.
+        let mut newer = model("1.1", &["rakudo"]);
+        newer.source = vec!["raku-foo-1.1.tar.gz::https://example.org/foo-1.1.tar.gz".into()];
+        newer.sha256sums = vec!["f".repeat(64)];
+        assert!(decide(&newer, Some(&tip), &files).is_ok());
     }
 
     #[test]
