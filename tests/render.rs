@@ -451,7 +451,12 @@ done"#;
 fn an_archive_whose_bytes_changed_is_an_alarm_not_an_update() {
     let eco = Ecosystem::new();
     let out = eco.path("out");
-    ok(&eco.render(&[data("rea-sample.json")], &out, "cache", &["--only", "JSON::Fast"]));
+    ok(&eco.render(
+        &[data("rea-sample.json")],
+        &out,
+        "cache",
+        &["--only", "JSON::Fast"],
+    ));
     // Pretend the cache entry predates the current inspection code and remembers other
     // bytes: the archive is downloaded again, and its checksum no longer matches.
     let cache_file = eco.path("cache/tarballs.json");
@@ -463,15 +468,28 @@ fn an_archive_whose_bytes_changed_is_an_alarm_not_an_update() {
     entry["facts"]["sha256"] = json!("0".repeat(64));
     std::fs::write(&cache_file, serde_json::to_vec(&cache).unwrap()).unwrap();
 
-    ok(&eco.render(&[data("rea-sample.json")], &out, "cache", &["--only", "JSON::Fast"]));
+    ok(&eco.render(
+        &[data("rea-sample.json")],
+        &out,
+        "cache",
+        &["--only", "JSON::Fast"],
+    ));
     let report = report(&out);
     let reason = report["held"][0]["reason"].as_str().unwrap();
-    assert!(reason.starts_with("ALARM: the archive at this URL changed"), "{reason}");
+    assert!(
+        reason.starts_with("ALARM: the archive at this URL changed"),
+        "{reason}"
+    );
     assert!(!out.join("raku-json-fast").exists());
     // The alarm is not forgotten: the remembered checksum is kept, so the next run alarms too.
     let cache: Value = serde_json::from_slice(&std::fs::read(&cache_file).unwrap()).unwrap();
     assert_eq!(
-        cache["entries"].as_object().unwrap().values().next().unwrap()["facts"]["sha256"],
+        cache["entries"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()["facts"]["sha256"],
         json!("0".repeat(64))
     );
 }

@@ -84,10 +84,11 @@ impl World {
     }
 
     fn sync(&self, extra: &[&str]) -> Output {
-        self.sync_with_known_hosts(&self.path("known_hosts"), extra)
+        self.sync_as(&self.aur.client_key(), &self.path("known_hosts"), extra)
     }
 
-    fn sync_with_known_hosts(&self, known_hosts: &Path, extra: &[&str]) -> Output {
+    /// Runs sync with this client key and these pinned host keys.
+    fn sync_as(&self, key: &Path, known_hosts: &Path, extra: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_raku-aur"))
             .arg("sync")
             .arg("--index")
@@ -102,7 +103,7 @@ impl World {
             .arg("--remote")
             .arg(self.aur.remote_template())
             .arg("--ssh-key")
-            .arg(self.aur.client_key())
+            .arg(key)
             .arg("--known-hosts")
             .arg(known_hosts)
             .arg("--aur-metadata")
@@ -324,7 +325,7 @@ fn a_wrong_host_key_pushes_nothing() {
         &format!(":{}]", world.aur.port()),
     );
     std::fs::write(&wrong, format!("{line}\n")).unwrap();
-    let out = world.sync_with_known_hosts(&wrong, &[]);
+    let out = world.sync_as(&world.aur.client_key(), &wrong, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     for pkgbase in CHAIN {
         assert_eq!(
@@ -351,33 +352,7 @@ fn a_wrong_host_key_pushes_nothing() {
 fn an_unknown_client_key_is_refused_without_looping() {
     let world = World::new(&sample(), &metadata(&[]));
     let stranger = sshd::start();
-    let out = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
-        .arg("sync")
-        .arg("--index")
-        .arg(world.path("index.json"))
-        .args(["--only", TOP])
-        .arg("--state")
-        .arg(world.path("state"))
-        .arg("--cache")
-        .arg(world.path("cache"))
-        .arg("--mirror")
-        .arg(format!("{REA_ARCHIVE_PREFIX}={}", world.http.base_url()))
-        .arg("--remote")
-        .arg(world.aur.remote_template())
-        .arg("--ssh-key")
-        .arg(stranger.client_key())
-        .arg("--known-hosts")
-        .arg(world.path("known_hosts"))
-        .arg("--aur-metadata")
-        .arg(world.path("aur.json"))
-        .args([
-            "--aur-user",
-            BOT_ACCOUNT,
-            "--maintainer",
-            "raku-aur bot <bot@example.org>",
-        ])
-        .output()
-        .unwrap();
+    let out = world.sync_as(&stranger.client_key(), &world.path("known_hosts"), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(world.status_of("raku-json-optin"), "failed");
     let detail = world.report()["packages"]

@@ -139,28 +139,14 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                         message,
                         first,
                     }) => {
-                        published.packages.insert(
-                            pkgbase.clone(),
-                            PublishedEntry {
-                                input_digest: digest,
-                                commit,
-                            },
-                        );
-                        save_published(&published_path, &published)?;
+                        confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
                         if first {
                             set_keywords(&args, &auth, &pkgbase).await;
                         }
                         outcome(r, "pushed", message)
                     }
                     Ok(Step::Unchanged { commit }) => {
-                        published.packages.insert(
-                            pkgbase.clone(),
-                            PublishedEntry {
-                                input_digest: digest,
-                                commit,
-                            },
-                        );
-                        save_published(&published_path, &published)?;
+                        confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
                         outcome(r, "unchanged", "the server already has these files".into())
                     }
                     Ok(Step::WouldPush { message, diff }) => {
@@ -291,7 +277,22 @@ fn load_published(path: &Path) -> anyhow::Result<Published> {
     }
 }
 
-fn save_published(path: &Path, published: &Published) -> anyhow::Result<()> {
+/// Records what the server confirmed for `pkgbase`, on disk at once: a crash after this point
+/// must not make the next run push the same thing again.
+fn confirm(
+    published: &mut Published,
+    path: &Path,
+    pkgbase: &str,
+    input_digest: String,
+    commit: String,
+) -> anyhow::Result<()> {
+    published.packages.insert(
+        pkgbase.to_string(),
+        PublishedEntry {
+            input_digest,
+            commit,
+        },
+    );
     let json = serde_json::to_vec_pretty(published).expect("published record serialises");
     crate::fsutil::write_atomically(path, &json)
         .with_context(|| format!("cannot write {}", path.display()))
