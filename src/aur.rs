@@ -30,6 +30,14 @@ pub struct AurPackage {
     pub provides: Vec<String>,
 }
 
+/// A package that runs on rakudo (depends on `rakudo`, `perl6` or `raku`): a Raku module.
+fn is_raku_package(p: &AurPackage) -> bool {
+    p.depends.iter().any(|d| {
+        let name = d.split(['<', '>', '=']).next().unwrap_or_default();
+        matches!(name, "rakudo" | "perl6" | "raku")
+    })
+}
+
 /// The AUR's packages by name, and who provides what.
 #[derive(Debug, Default)]
 pub struct AurMetadata {
@@ -87,49 +95,53 @@ impl AurMetadata {
     }
 
     /// The AUR package that already ships distribution `dist`, if one does — other than our
-    /// own `raku-<x>` maintained by `our_account`. Checked in this order: `perl6-<x>` (the
-    /// hand-written packages, by name or `provides`), anyone's package that `provides`
-    /// `raku-<x>`, a `raku-<x>`
-    /// that someone else maintains, and a package named plainly `<x>` that runs on rakudo
-    /// (`zef`, `cro`).
+    /// own `raku-<x>` maintained by `our_account`. Candidates, in this order: `perl6-<x>` (the
+    /// hand-written packages, by name or `provides`), a package that `provides` `raku-<x>`, a
+    /// `raku-<x>` that someone else maintains, and a package named plainly `<x>` (`zef`,
+    /// `cro`). Only a package that runs on rakudo counts: `perl6-junction` is a Perl 5
+    /// module and `raku-music-bin` a music player, and neither ships a Raku distribution.
     pub fn existing_for(&self, dist: &str, our_account: &str) -> Option<ExistingPackage> {
         let key = dist.replace("::", "-").to_ascii_lowercase();
         let ours = format!("{}{key}", crate::plan::PKGNAME_PREFIX);
         let mine = |p: &AurPackage| p.maintainer.as_deref() == Some(our_account);
         let perl6 = format!("perl6-{key}");
-        let provider_of = |wanted: &str, skip_ours: bool| {
+        let by_name = |name: &str| {
+            let p = self.packages.get(name)?;
+            is_raku_package(p).then(|| (p.name.clone(), p.version.clone()))
+        };
+        let provider_of = |wanted: &str| {
             self.provided.get(wanted)?.iter().find_map(|(by, version)| {
                 let p = &self.packages[by];
-                (!(skip_ours && by == &ours && mine(p))).then(|| {
-                    (
-                        by.clone(),
-                        version.clone().unwrap_or_else(|| p.version.clone()),
-                    )
+                (is_raku_package(p) && !(by == &ours && mine(p))).then(|| {
+                    let version = version.clone().unwrap_or_else(|| p.version.clone());
+                    (by.clone(), version)
                 })
             })
         };
-        let found = self
-            .packages
-            .get(&perl6)
-            .map(|p| (p.name.clone(), p.version.clone()))
-            .or_else(|| provider_of(&perl6, false))
-            .or_else(|| provider_of(&ours, true))
-            .or_else(|| {
-                let p = self.packages.get(&ours)?;
-                (!mine(p)).then(|| (p.name.clone(), p.version.clone()))
-            })
-            .or_else(|| {
-                let p = self.packages.get(&key)?;
-                let on_rakudo = p.depends.iter().any(|d| {
-                    let name = d.split(['<', '>', '=']).next().unwrap_or_default();
-                    matches!(name, "rakudo" | "perl6" | "raku")
-                });
-                on_rakudo.then(|| (p.name.clone(), p.version.clone()))
-            })?;
+        let found = by_name(&perl6)
+            .or_else(|| provider_of(&perl6))
+            .or_else(|| provider_of(&ours))
+            .or_else(|| by_name(&ours).filter(|_| !mine(&self.packages[&ours])))
+            .or_else(|| by_name(&key))?;
         Some(ExistingPackage {
             pkgname: Name::new(&found.0).ok()?,
             version: Version::from_str(&found.1).ok(),
         })
+    }
+
+    /// Why the bot may not publish `pkgname`: the name exists on the AUR under another
+    /// account (or none: orphans must be adopted first). `None` when it is free or ours.
+    pub fn name_taken(&self, pkgname: &str, our_account: &str) -> Option<String> {
+        let p = self.packages.get(pkgname)?;
+        match p.maintainer.as_deref() {
+            Some(account) if account == our_account => None,
+            Some(account) => Some(format!(
+                "{pkgname} on the AUR belongs to {account} and does not ship this distribution"
+            )),
+            None => Some(format!(
+                "{pkgname} on the AUR is an orphan that does not ship this distribution; adopt it first"
+            )),
+        }
     }
 
     /// Whether an AUR package satisfies `relation`, by its name or by what it provides.
@@ -218,6 +230,19 @@ mod tests {
                 .to_string(),
             "zef"
         );
+    }
+
+    #[test]
+    fn packages_that_do_not_run_on_rakudo_never_count() {
+        let meta = snapshot();
+        // perl6-junction is the Perl 5 module Perl6::Junction; raku-music-bin a music player.
+        assert!(meta.existing_for("Junction", "raku-aur-bot").is_none());
+        assert!(meta.existing_for("Music", "raku-aur-bot").is_none());
+        assert_eq!(
+            meta.name_taken("raku-music-bin", "raku-aur-bot").unwrap(),
+            "raku-music-bin on the AUR is an orphan that does not ship this distribution; adopt it first"
+        );
+        assert!(meta.name_taken("raku-json-fast", "raku-aur-bot").is_none());
     }
 
     #[test]

@@ -95,6 +95,17 @@ pub async fn render_all(
     };
     let mut plan = plan::plan(releases, &source.only, &existing)?;
     if let Some(aur) = aur {
+        let taken: Vec<(String, String)> = plan
+            .packages
+            .iter()
+            .filter_map(|p| {
+                let reason = aur.meta.name_taken(p.pkgname.as_ref(), &aur.account)?;
+                Some((p.release.name.clone(), reason))
+            })
+            .collect();
+        for (name, reason) in taken {
+            plan.hold(&name, reason);
+        }
         hold_dangling(&mut plan, &aur.meta);
     }
     tracing::info!(

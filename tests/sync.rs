@@ -460,9 +460,11 @@ fn someone_else_pushing_in_between_is_fetched_and_built_upon() {
 fn packages_of_other_maintainers_and_existing_perl6_packages_are_left_alone() {
     let aur = metadata(&[
         // Someone else maintains raku-json-name on the AUR: we must not push to it.
-        json!({"Name": "raku-json-name", "PackageBase": "raku-json-name", "Version": "0.0.7-1", "Maintainer": "someone-else"}),
+        json!({"Name": "raku-json-name", "PackageBase": "raku-json-name", "Version": "0.0.7-1",
+               "Maintainer": "someone-else", "Depends": ["rakudo"]}),
         // A hand-written package already ships JSON::Fast.
-        json!({"Name": "perl6-json-fast", "PackageBase": "perl6-json-fast", "Version": "0.21-1", "Maintainer": "human"}),
+        json!({"Name": "perl6-json-fast", "PackageBase": "perl6-json-fast", "Version": "0.21-1",
+               "Maintainer": "human", "Depends": ["perl6"]}),
     ]);
     let world = World::new(&sample(), &aur);
     let out = world.sync(&[]);
@@ -484,6 +486,32 @@ fn packages_of_other_maintainers_and_existing_perl6_packages_are_left_alone() {
         covered.contains("perl6-json-fast") && covered.contains("raku-json-name"),
         "{covered}"
     );
+}
+
+#[test]
+fn a_name_taken_by_something_else_is_never_pushed_to() {
+    // raku-json-optin on the AUR is not a Raku package (it does not run on rakudo): it cannot
+    // stand in for JSON::OptIn, and its name is not ours to push to.
+    let aur = metadata(&[
+        json!({"Name": "raku-json-optin", "PackageBase": "raku-json-optin",
+        "Version": "1-1", "Maintainer": "someone-else", "Depends": ["glibc"]}),
+    ]);
+    let world = World::new(&sample(), &aur);
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.commits("raku-json-optin").is_empty());
+    let held = world.report()["held"].to_string();
+    assert!(
+        held.contains(
+            "raku-json-optin on the AUR belongs to someone-else and does not ship this distribution"
+        ),
+        "{held}"
+    );
+    // JSON::Name needs it, and JSON::Marshal needs JSON::Name: both wait for a human.
+    assert!(
+        world.commits("raku-json-name").is_empty() && world.commits("raku-json-marshal").is_empty()
+    );
+    assert_eq!(world.commits("raku-json-fast").len(), 1);
 }
 
 #[test]
