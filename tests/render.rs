@@ -493,3 +493,24 @@ fn an_archive_whose_bytes_changed_is_an_alarm_not_an_update() {
         json!("0".repeat(64))
     );
 }
+
+#[test]
+fn an_index_can_be_read_over_http() {
+    let eco = Ecosystem::new();
+    std::fs::copy(data("rea-sample.json"), eco.path("archive/index.json")).unwrap();
+    let url = format!("{}index.json", eco.server.base_url());
+    let out = eco.path("out");
+    let output = eco.render(&[PathBuf::from(&url)], &out, "cache", &["--only", "JSON::Fast"]);
+    ok(&output);
+    assert_eq!(rendered_names(&report(&out)), ["raku-json-fast"]);
+    assert!(eco.server.requests().contains(&"GET /index.json".to_string()), "{:?}", eco.server.requests());
+
+    // A URL that fails is a fatal error that says which index, and writes nothing.
+    let missing = format!("{}no-such-index.json", eco.server.base_url());
+    let out = eco.path("out-missing");
+    let output = eco.render(&[PathBuf::from(&missing)], &out, "cache", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no-such-index.json") && stderr.contains("404"), "{stderr}");
+    assert!(!out.exists());
+}
