@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use crate::fetch::{Document, HttpCache};
 use crate::raku::depspec::{self, DepPhases};
 use crate::raku::version::RakuVersion;
 use crate::text::escape_for_log;
@@ -126,33 +127,39 @@ impl fmt::Display for IndexLocation {
     }
 }
 
-/// Reads an index from disk or over http(s).
+/// An index's bytes, and for a download what the cache should keep once they parse.
+#[derive(Debug)]
+pub enum Loaded {
+    File(Vec<u8>),
+    Http(Document),
+}
+
+impl Loaded {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Loaded::File(bytes) => bytes,
+            Loaded::Http(doc) => &doc.bytes,
+        }
+    }
+}
+
+/// Reads an index from disk or over http(s) (conditionally, through `cache`).
 pub async fn load(
     location: &IndexLocation,
     client: &reqwest::Client,
-) -> Result<Vec<u8>, IndexError> {
+    cache: &HttpCache,
+) -> Result<Loaded, IndexError> {
     let origin = location.to_string();
     match location {
         IndexLocation::Path(path) => tokio::fs::read(path)
             .await
+            .map(Loaded::File)
             .map_err(|source| IndexError::Io { origin, source }),
-        IndexLocation::Url(url) => {
-            let http = |message: String| IndexError::Http {
-                origin: origin.clone(),
-                message,
-            };
-            let response = client
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| http(e.to_string()))?;
-            let status = response.status();
-            if !status.is_success() {
-                return Err(http(format!("HTTP status {status}")));
-            }
-            let body = response.bytes().await.map_err(|e| http(e.to_string()))?;
-            Ok(body.to_vec())
-        }
+        IndexLocation::Url(url) => cache
+            .get(client, url)
+            .await
+            .map(Loaded::Http)
+            .map_err(|message| IndexError::Http { origin, message }),
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod aur;
 pub mod cli;
+pub mod fetch;
 pub mod fsutil;
 pub mod index;
 pub mod plan;

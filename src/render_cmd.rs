@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::aur::AurMetadata;
 use crate::cli::{RenderArgs, SourceArgs};
+use crate::fetch::HttpCache;
 use crate::index::{self, IndexLocation, Skipped};
 use crate::plan::{self, ExistingPackage, Held, Plan};
 use crate::render::{self, model::PackageModel, srcinfo};
@@ -64,15 +65,21 @@ pub async fn render_all(
     aur: Option<&AurContext>,
 ) -> anyhow::Result<(Vec<Rendered>, Plan, Vec<Skipped>)> {
     let client = http_client()?;
+    let http_cache = HttpCache::new(&source.cache);
     let mut releases = Vec::new();
     let mut skipped = Vec::new();
     for (rank, arg) in source.indexes.iter().enumerate() {
         let location = IndexLocation::parse(arg);
-        let bytes = index::load(&location, &client)
+        let loaded = index::load(&location, &client, &http_cache)
             .await
             .with_context(|| "check the --index argument; nothing was written")?;
-        let parsed = index::parse_index(&bytes, &location.to_string(), rank)
+        let parsed = index::parse_index(loaded.bytes(), &location.to_string(), rank)
             .with_context(|| "the index is unusable; nothing was written")?;
+        if let index::Loaded::Http(doc) = &loaded
+            && let Err(e) = http_cache.remember(doc)
+        {
+            tracing::warn!(index = %location, error = %e, "cannot keep a copy of the index");
+        }
         tracing::info!(
             index = %location,
             releases = parsed.releases.len(),

@@ -500,10 +500,21 @@ fn an_index_can_be_read_over_http() {
     std::fs::copy(data("rea-sample.json"), eco.path("archive/index.json")).unwrap();
     let url = format!("{}index.json", eco.server.base_url());
     let out = eco.path("out");
-    let output = eco.render(&[PathBuf::from(&url)], &out, "cache", &["--only", "JSON::Fast"]);
+    let output = eco.render(
+        &[PathBuf::from(&url)],
+        &out,
+        "cache",
+        &["--only", "JSON::Fast"],
+    );
     ok(&output);
     assert_eq!(rendered_names(&report(&out)), ["raku-json-fast"]);
-    assert!(eco.server.requests().contains(&"GET /index.json".to_string()), "{:?}", eco.server.requests());
+    assert!(
+        eco.server
+            .requests()
+            .contains(&"GET /index.json".to_string()),
+        "{:?}",
+        eco.server.requests()
+    );
 
     // A URL that fails is a fatal error that says which index, and writes nothing.
     let missing = format!("{}no-such-index.json", eco.server.base_url());
@@ -511,6 +522,73 @@ fn an_index_can_be_read_over_http() {
     let output = eco.render(&[PathBuf::from(&missing)], &out, "cache", &[]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no-such-index.json") && stderr.contains("404"), "{stderr}");
+    assert!(
+        stderr.contains("no-such-index.json") && stderr.contains("404"),
+        "{stderr}"
+    );
     assert!(!out.exists());
+}
+
+#[test]
+fn an_unchanged_index_is_not_downloaded_again_and_a_bad_one_never_replaces_it() {
+    let eco = Ecosystem::new();
+    std::fs::copy(data("rea-sample.json"), eco.path("archive/index.json")).unwrap();
+    let url = PathBuf::from(format!("{}index.json", eco.server.base_url()));
+    let only = ["--only", "JSON::Fast"];
+    ok(&eco.render(
+        std::slice::from_ref(&url),
+        &eco.path("out1"),
+        "cache",
+        &only,
+    ));
+    let after_first = eco.server.body_bytes_sent();
+    assert!(after_first > 80_000, "{after_first}");
+
+    // Unchanged: a conditional request, answered 304, costs no body at all.
+    ok(&eco.render(
+        std::slice::from_ref(&url),
+        &eco.path("out2"),
+        "cache",
+        &only,
+    ));
+    assert_eq!(eco.server.body_bytes_sent(), after_first);
+    assert_eq!(tree(&eco.path("out1")), tree(&eco.path("out2")));
+
+    // The index changes, but the download is cut short: the run fails and keeps nothing.
+    let mut entries: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(data("rea-sample.json")).unwrap()).unwrap();
+    entries.reverse();
+    std::fs::write(
+        eco.path("archive/index.json"),
+        serde_json::to_vec(&entries).unwrap(),
+    )
+    .unwrap();
+    eco.server.set_fault("index.json", Fault::Truncated);
+    let out = eco.path("out3");
+    let output = eco.render(std::slice::from_ref(&url), &out, "cache", &only);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!out.exists());
+    let tries = eco
+        .server
+        .requests()
+        .iter()
+        .filter(|r| *r == "GET /index.json")
+        .count();
+    assert_eq!(tries, 2 + 3, "three attempts for the truncated download");
+
+    // A server error is retried, then fatal.
+    eco.server.set_fault("index.json", Fault::Status(503));
+    let output = eco.render(std::slice::from_ref(&url), &out, "cache", &only);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("503"));
+
+    // Once the server is well again, the new index is fetched whole and used.
+    eco.server.clear_fault("index.json");
+    ok(&eco.render(std::slice::from_ref(&url), &out, "cache", &only));
+    assert_eq!(tree(&out), tree(&eco.path("out1")));
 }

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::aur::AurMetadata;
 use crate::cli::SyncArgs;
+use crate::fetch::HttpCache;
 use crate::publish::aur_ssh::AurSsh;
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
@@ -89,7 +90,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
         ssh_key: args.ssh_key.clone(),
         pins,
     };
-    let meta = load_aur_metadata(&args.aur_metadata).await?;
+    let meta = load_aur_metadata(&args.aur_metadata, &args.source.cache).await?;
     let aur = AurContext {
         meta,
         account: args.aur_user.clone(),
@@ -238,30 +239,34 @@ fn lock(state: &Path) -> anyhow::Result<File> {
     }
 }
 
-async fn load_aur_metadata(location: &str) -> anyhow::Result<AurMetadata> {
-    let bytes = if location.starts_with("https://") || location.starts_with("http://") {
-        let response = reqwest::Client::builder()
-            .user_agent(concat!("raku-aur/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(300))
-            .build()?
-            .get(location)
-            .send()
-            .await
-            .with_context(|| format!("cannot download the AUR metadata from {location}"))?;
-        if !response.status().is_success() {
-            bail!(
-                "cannot download the AUR metadata from {location}: HTTP {}",
-                response.status()
-            );
-        }
-        response.bytes().await?.to_vec()
-    } else {
-        std::fs::read(location)
-            .with_context(|| format!("cannot read the AUR metadata {location}"))?
+/// Reads the AUR's metadata from a file, or downloads it conditionally through the cache;
+/// a download is kept as the last good copy only once it has parsed.
+async fn load_aur_metadata(location: &str, cache_dir: &Path) -> anyhow::Result<AurMetadata> {
+    let unusable = || {
+        format!(
+            "the AUR metadata from {location} is unusable; without it nothing can be published safely"
+        )
     };
-    AurMetadata::parse(&bytes).with_context(|| {
-        format!("the AUR metadata from {location} is unusable; without it nothing can be published safely")
-    })
+    if !(location.starts_with("https://") || location.starts_with("http://")) {
+        let bytes = std::fs::read(location)
+            .with_context(|| format!("cannot read the AUR metadata {location}"))?;
+        return AurMetadata::parse(&bytes).with_context(unusable);
+    }
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("raku-aur/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .timeout(std::time::Duration::from_secs(300))
+        .build()?;
+    let cache = HttpCache::new(cache_dir);
+    let doc = cache
+        .get(&client, location)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let meta = AurMetadata::parse(&doc.bytes).with_context(unusable)?;
+    if let Err(e) = cache.remember(&doc) {
+        tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
+    }
+    Ok(meta)
 }
 
 fn load_published(path: &Path) -> anyhow::Result<Published> {

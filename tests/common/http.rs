@@ -33,6 +33,8 @@ struct Shared {
     stopping: AtomicBool,
     faults: Mutex<HashMap<String, Fault>>,
     log: Mutex<Vec<String>>,
+    /// Body bytes sent, to show that a conditional request transferred next to nothing.
+    body_bytes: Mutex<u64>,
 }
 
 /// A running server; it stops (and its accept thread is joined) when dropped.
@@ -56,6 +58,7 @@ impl TestServer {
             stopping: AtomicBool::new(false),
             faults: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
+            body_bytes: Mutex::new(0),
         });
         let acceptor = {
             let shared = Arc::clone(&shared);
@@ -93,6 +96,11 @@ impl TestServer {
     /// could not be decoded).
     pub fn requests(&self) -> Vec<String> {
         lock(&self.shared.log).clone()
+    }
+
+    /// Body bytes sent so far (headers not counted).
+    pub fn body_bytes_sent(&self) -> u64 {
+        *lock(&self.shared.body_bytes)
     }
 }
 
@@ -143,11 +151,17 @@ fn handle(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?).take(MAX_HEAD as u64);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
-    // Drain the headers; nothing in them changes what we answer.
+    // Drain the headers; only a conditional request's validator changes what we answer.
+    let mut if_none_match = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
             break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("if-none-match")
+        {
+            if_none_match = Some(value.trim().to_string());
         }
     }
     let mut out = stream;
@@ -178,6 +192,15 @@ fn handle(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     let Some(body) = read_served_file(&shared.root, &relative) else {
         return respond_text(&mut out, 404, head_only);
     };
+    // An ETag from the content, so a changed file gets a new one.
+    let etag = format!("\"{:016x}-{}\"", fnv1a(&body), body.len());
+    if if_none_match.as_deref() == Some(etag.as_str()) && fault.is_none() {
+        write!(
+            out,
+            "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n"
+        )?;
+        return out.flush();
+    }
     let (announced, sent) = match fault {
         // max(1) keeps the promise "announced > sent" even for an empty file.
         Some(Fault::Truncated) => (body.len().max(1), body.len() / 2),
@@ -185,13 +208,21 @@ fn handle(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     };
     write!(
         out,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: {etag}\r\n\
          Content-Length: {announced}\r\nConnection: close\r\n\r\n"
     )?;
     if !head_only {
         out.write_all(&body[..sent])?;
+        *lock(&shared.body_bytes) += sent as u64;
     }
     out.flush()
+}
+
+/// FNV-1a, 64 bits: a cheap content fingerprint for ETags.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// The request path without its leading `/`, or `None` when a segment is `..` (or `.`, or
