@@ -309,7 +309,7 @@ impl World {
 
     /// What the build user gets instead of an Arch system's rakudo and pacman configuration.
     fn arch_stand_in(&self) {
-        for d in ["bin", "home", "build", "repo", "packages"] {
+        for d in ["bin", "home", "build", "repo", "packages", "tmp"] {
             fs::create_dir(self.path(d)).unwrap();
         }
         let root = self.build_root();
@@ -350,7 +350,7 @@ impl World {
         )
         .unwrap();
         self.rakudo_home("rakudo-home", &root);
-        for d in ["home", "build", "repo", "packages"] {
+        for d in ["home", "build", "repo", "packages", "tmp"] {
             self.give(&self.path(d));
         }
         for (name, provides) in STUBS {
@@ -451,6 +451,7 @@ impl World {
         let env = [
             format!("PATH={}:/usr/bin:/bin", self.path("bin").display()),
             format!("HOME={}", self.path("home").display()),
+            format!("TMPDIR={}", self.path("tmp").display()),
             format!("MAKEPKG_CONF={}", self.path("makepkg.conf").display()),
             format!("PACMAN={}", self.path("bin/pacman-build-root").display()),
             format!("RAKUDO_HOME={}", self.path("rakudo-home").display()),
@@ -778,4 +779,91 @@ fn published_packages_build_install_and_load_like_an_aur_helper_does() {
     }
     assert!(owners.len() > pkgbases.len());
     eprintln!("done: {:?}", started.elapsed());
+}
+
+/// Whether the server's repository for `pkgbase` has a `master` branch.
+fn published(world: &World, pkgbase: &str) -> bool {
+    Command::new("git")
+        .args(["-c", "safe.directory=*", "--git-dir"])
+        .arg(world.aur.bare_repo(pkgbase))
+        .args(["rev-parse", "--verify", "--quiet", "refs/heads/master"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("start git")
+        .status
+        .success()
+}
+
+/// A dependency missing from the index breaks the build for the right reason, and
+/// `--verify-build` keeps that package off the server while its dependency is published.
+#[test]
+fn verify_build_pushes_what_builds_and_reports_what_does_not() {
+    // Fixture::Checked's tests use Fixture::Base; this index forgets to say so.
+    let entries: Vec<(PathBuf, Value)> = fixture_metas()
+        .into_iter()
+        .filter(|(_, meta)| {
+            matches!(
+                meta["name"].as_str(),
+                Some("Fixture::Base" | "Fixture::Checked")
+            )
+        })
+        .map(|(dir, meta)| {
+            let mut entry = index_entry(&meta);
+            if entry["name"] == "Fixture::Checked" {
+                entry["test-depends"] = json!([]);
+            }
+            (dir, entry)
+        })
+        .collect();
+    assert_eq!(entries.len(), 2);
+    let world = World::new(&entries);
+
+    if as_root() {
+        let refused = world.sync(&[], &["--verify-build"]);
+        assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+        assert!(
+            text(&refused).contains("makepkg, which refuses to run as root"),
+            "{}",
+            text(&refused)
+        );
+        assert!(!published(&world, "raku-fixture-base"));
+    }
+
+    // The build host has what every package needs; nothing else.
+    let root = world.build_root();
+    let installed = world.pacman_sync(&root, &["rakudo", "perl"]);
+    assert!(installed.status.success(), "{}", text(&installed));
+    set_writable(&root, false);
+    let key = world.path("bot-key");
+    fs::copy(world.aur.client_key(), &key).unwrap();
+    for dir in ["state", "cache"] {
+        fs::create_dir_all(world.path(dir)).unwrap();
+        world.give(&world.path(dir));
+    }
+    world.give(&key);
+    let mut command = world.as_build_user(env!("CARGO_BIN_EXE_raku-aur"));
+    world.sync_args(&mut command, &key, &[], &["--verify-build"]);
+    let synced = command.output().expect("raku-aur runs");
+    assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
+
+    let (status, detail) = world.report_status("raku-fixture-base");
+    assert_eq!(
+        (status.as_str(), published(&world, "raku-fixture-base")),
+        ("pushed", true),
+        "{detail}"
+    );
+    let (status, detail) = world.report_status("raku-fixture-checked");
+    assert_eq!(status, "failed", "{detail}");
+    assert!(detail.starts_with("makepkg failed"), "{detail}");
+    assert!(detail.contains("A failure occurred in check()"), "{detail}");
+    assert!(detail.contains("Could not find Fixture::Base"), "{detail}");
+    assert!(!published(&world, "raku-fixture-checked"));
+    let home: Vec<_> = fs::read_dir(world.path("home")).unwrap().collect();
+    assert!(home.is_empty(), "the builds wrote into HOME: {home:?}");
+    let scratch: Vec<_> = fs::read_dir(world.path("tmp")).unwrap().collect();
+    assert!(
+        scratch.is_empty(),
+        "makepkg's scratch directories remain: {scratch:?}"
+    );
 }
