@@ -402,18 +402,26 @@ impl World {
 
     /// pacman's options for a test root: its own database, cache and log, our configuration.
     fn pacman_args(&self, root: &Path) -> Vec<String> {
+        self.pacman_args_with(&self.path("pacman.conf"), root)
+    }
+
+    fn pacman_args_with(&self, config: &Path, root: &Path) -> Vec<String> {
         vec![
             format!("--root={}", root.display()),
             format!("--dbpath={}", root.join("var/lib/pacman").display()),
             format!("--cachedir={}", root.join("var/cache/pacman/pkg").display()),
             format!("--logfile={}", root.join("var/log/pacman.log").display()),
-            format!("--config={}", self.path("pacman.conf").display()),
+            format!("--config={}", config.display()),
             "--noconfirm".into(),
         ]
     }
 
     /// `pacman -Sy <args>` into `root`, as root or under fakeroot, as a helper runs it with sudo.
     fn pacman_sync(&self, root: &Path, args: &[&str]) -> Output {
+        self.pacman_sync_with(&self.path("pacman.conf"), root, args)
+    }
+
+    fn pacman_sync_with(&self, config: &Path, root: &Path, args: &[&str]) -> Output {
         let mut command = if as_root() {
             Command::new("pacman")
         } else {
@@ -422,7 +430,7 @@ impl World {
             c
         };
         command
-            .args(self.pacman_args(root))
+            .args(self.pacman_args_with(config, root))
             .arg("-Sy")
             .args(args)
             .env("LC_ALL", "C.UTF-8")
@@ -705,6 +713,41 @@ fn published_packages_build_install_and_load_like_an_aur_helper_does() {
     expected.extend(["rakudo".to_string(), "zlib".to_string()]);
     assert_eq!(listed, expected);
     eprintln!("installed: {:?}", started.elapsed());
+
+    // Without the zlib stand-in pacman refuses: the native dependency is checked for real.
+    let repo = world.path("repo-without-zlib");
+    fs::create_dir(&repo).unwrap();
+    let mut copied = Vec::new();
+    for entry in fs::read_dir(world.path("repo")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.contains(".pkg.tar") && !name.starts_with("zlib-") {
+            fs::copy(&path, repo.join(&name)).unwrap();
+            copied.push(repo.join(&name));
+        }
+    }
+    run(Command::new("repo-add")
+        .arg("-q")
+        .arg(repo.join("fixtures.db.tar.gz"))
+        .args(&copied));
+    let config = world.path("pacman-without-zlib.conf");
+    let conf = fs::read_to_string(world.path("pacman.conf")).unwrap();
+    let with_repo = world.path("repo").display().to_string();
+    fs::write(
+        &config,
+        conf.replace(&with_repo, &repo.display().to_string()),
+    )
+    .unwrap();
+    let bare_root = world.path("root-without-zlib");
+    fs::create_dir_all(bare_root.join("var/lib/pacman")).unwrap();
+    let refused = world.pacman_sync_with(&config, &bare_root, &["raku-fixture-top"]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused)
+            .contains("unable to satisfy dependency 'zlib' required by raku-fixture-native"),
+        "{}",
+        text(&refused)
+    );
 
     // The installed modules load from the vendor repository, and the script runs.
     // Resources are found through the repository named `vendor`, so `RAKULIB=inst#...` is not
