@@ -225,7 +225,8 @@ struct World {
     dir: tempfile::TempDir,
     http: TestServer,
     aur: AurServer,
-    /// Owned by the build user: `home`, `build`, `repo`, the package copies.
+    /// The build user's uid and gid when the tests run as root (it is then [`TEST_USER`]);
+    /// `None` when the tests run unprivileged and build as themselves.
     build_ids: Option<(u32, u32)>,
 }
 
@@ -240,10 +241,9 @@ impl World {
             .expect("create the test directory");
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
         let archive = dir.path().join("archive");
-        let mut index = Vec::new();
         for (source, entry) in entries {
-            let url = entry["source-url"].as_str().expect("source-url");
             let rel = common::fixtures::archive_rel_path(entry, REA_ARCHIVE_PREFIX);
+            // Like REA's archives: one top directory, `<Dist-Name>-<version>`.
             let top = format!(
                 "{}-{}",
                 source.file_name().expect("a name").to_string_lossy(),
@@ -252,9 +252,8 @@ impl World {
             let dest = archive.join(&rel);
             fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir the archive");
             fs::write(&dest, pack(source, &top)).expect("write an archive");
-            assert!(url.ends_with(".tar.gz"));
-            index.push(entry.clone());
         }
+        let index: Vec<&Value> = entries.iter().map(|(_, entry)| entry).collect();
         let http = TestServer::serve_dir(&archive);
         let aur = sshd::start();
         let build_ids = as_root().then(test_user_ids);
@@ -619,17 +618,16 @@ fn helper_build(world: &World, dir: &Path, srcinfo: &str) -> Output {
     }
     // On Arch the build user cannot write to /usr: neither may it here.
     set_writable(&root, false);
-    let before = (
-        snapshot(&root),
-        snapshot(&world.path("rakudo-home")),
-        snapshot(&world.path("home")),
-    );
+    // makepkg may write only to BUILDDIR, SRCDEST, PKGDEST and LOGDEST.
+    let outside = [
+        root.clone(),
+        world.path("rakudo-home"),
+        world.path("home"),
+        dir.to_path_buf(),
+    ];
+    let before: Vec<_> = outside.iter().map(|d| snapshot(d)).collect();
     let output = world.makepkg(dir);
-    let after = (
-        snapshot(&root),
-        snapshot(&world.path("rakudo-home")),
-        snapshot(&world.path("home")),
-    );
+    let after: Vec<_> = outside.iter().map(|d| snapshot(d)).collect();
     assert!(
         before == after,
         "building {} wrote outside $pkgdir",
