@@ -899,6 +899,10 @@ fn verify_build_pushes_what_builds_and_reports_what_does_not() {
     assert!(detail.starts_with("makepkg failed"), "{detail}");
     assert!(detail.contains("A failure occurred in check()"), "{detail}");
     assert!(detail.contains("Could not find Fixture::Base"), "{detail}");
+    assert!(
+        !detail.contains('\x1b'),
+        "terminal escapes in the report: {detail}"
+    );
     assert!(!published(&world, "raku-fixture-checked"));
     let home: Vec<_> = fs::read_dir(world.path("home")).unwrap().collect();
     assert!(home.is_empty(), "the builds wrote into HOME: {home:?}");

@@ -55,7 +55,14 @@ pub fn build(pkgbase: &str, files: &Files) -> Result<(), String> {
         .try_clone()
         .map_err(|e| format!("cannot share the build log: {e}"))?;
     let status = Command::new("makepkg")
-        .args(["--cleanbuild", "--noconfirm", "--noprogressbar"])
+        .args([
+            "--cleanbuild",
+            "--noconfirm",
+            "--noprogressbar",
+            "--nocolor",
+        ])
+        // The log ends up in report.json: no terminal escapes from rakudo's errors either.
+        .env("RAKUDO_ERROR_COLOR", "0")
         .current_dir(&pkg_dir)
         .envs(["BUILDDIR", "SRCDEST", "PKGDEST", "LOGDEST"].map(|v| (v, &build_dir)))
         .stdin(Stdio::null())
