@@ -691,8 +691,10 @@ fn published_packages_build_install_and_load_like_an_aur_helper_does() {
         world.repo_add();
         eprintln!("built {pkgbase}: {:?}", started.elapsed());
     }
-    let home: Vec<_> = fs::read_dir(world.path("home")).unwrap().collect();
-    assert!(home.is_empty(), "the builds wrote into HOME: {home:?}");
+    for dir in ["home", "tmp"] {
+        let left: Vec<_> = fs::read_dir(world.path(dir)).unwrap().collect();
+        assert!(left.is_empty(), "the builds left files in {dir}: {left:?}");
+    }
 
     // pacman resolves the dependencies, from a fresh root.
     let root = world.path("install-root");
