@@ -104,6 +104,12 @@ pub struct SyncArgs {
     /// Commit and push nothing; print the diff each package would get.
     #[arg(long)]
     pub dry_run: bool,
+    /// Build each package that would be committed with makepkg (checks included) in a scratch
+    /// directory first; a failed build is not pushed and is reported with the end of its log.
+    /// makepkg refuses root, so this needs an unprivileged user, and checks dependencies
+    /// itself: they must be installed on this host.
+    #[arg(long)]
+    pub verify_build: bool,
 }
 
 /// The Raku Ecosystem Archive's index of every release ever made.

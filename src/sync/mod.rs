@@ -8,6 +8,7 @@
 //! record of what was published (`published.json`) only advances after a confirmed push.
 
 pub mod decide;
+pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -74,6 +75,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.state)
         .with_context(|| format!("cannot create the state directory {}", args.state.display()))?;
     let _lock = lock(&args.state)?;
+    if args.verify_build {
+        verify::check_usable().map_err(anyhow::Error::msg)?;
+    }
     let identity: Identity = args
         .source
         .maintainer
@@ -130,6 +134,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                     auth: auth.clone(),
                     identity: identity.clone(),
                     dry_run: args.dry_run,
+                    verify_build: args.verify_build,
                 };
                 let result = tokio::task::spawn_blocking(move || publish_one(&job))
                     .await
@@ -360,6 +365,7 @@ struct Job {
     auth: RemoteAuth,
     identity: Identity,
     dry_run: bool,
+    verify_build: bool,
 }
 
 enum Step {
@@ -424,6 +430,9 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
         }
         Decision::Commit { files, message, .. } => (files, message),
     };
+    if job.verify_build {
+        verify::build(job.model.pkgname.as_ref(), &files).map_err(Attempt::Failed)?;
+    }
     if job.dry_run {
         let diff = unified_diff(tip.as_ref(), &files);
         return Ok(Step::WouldPush { message, diff });

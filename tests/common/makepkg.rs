@@ -86,7 +86,7 @@ pub fn printsrcinfo(pkgbuild_dir: &Path) -> String {
 /// Several test processes may get here at once: `useradd` then fails for all but one (the
 /// name exists, or the passwd lock is held), so failures are followed by another look-up
 /// rather than trusted.
-fn test_user_ids() -> (u32, u32) {
+pub fn test_user_ids() -> (u32, u32) {
     static IDS: OnceLock<(u32, u32)> = OnceLock::new();
     *IDS.get_or_init(|| {
         let mut last_error = String::new();

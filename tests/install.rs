@@ -1,0 +1,916 @@
+//! What `raku-aur sync` publishes builds and installs the way an AUR helper does it.
+//!
+//! A small ecosystem written for this test (`tests/fixtures/ecosystem/`) is packed as REA
+//! archives, served from 127.0.0.1 and published to a local AUR-like sshd. Then, from the
+//! pushed repositories and as an unprivileged user, each package is built with makepkg,
+//! checks included, dependencies first, after installing what it needs into a build root with
+//! pacman; the results go into a local repository, and `pacman -S` installs the top package
+//! into a fresh root, resolving the dependencies itself. The installed modules must load and
+//! the script must run.
+//!
+//! Debian's rakudo stands in for Arch's (see the facts sheet, §10) without changing what the
+//! PKGBUILDs say: `perl6-install-dist` is a wrapper on the build PATH; `RAKUDO_HOME` points at
+//! an Arch-shaped home whose vendor repository is the build root's; `rakudo`, `perl` and
+//! `zlib` are empty stub packages, so pacman's dependency checks are real; makepkg's own
+//! dependency check asks pacman about the build root through `$PACMAN`; and a DLAGENT fetches
+//! the PKGBUILDs' public REA URLs from the local server.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use common::fixtures::REA_ARCHIVE_PREFIX;
+use common::http::TestServer;
+use common::makepkg::{TEST_USER, test_user_ids};
+use common::sshd::{self, AurServer, BOT_ACCOUNT};
+use flate2::{Compression, GzBuilder};
+use serde_json::{Value, json};
+use tar::{EntryType, Header};
+
+/// Arch packages the fixtures need that are not ours: stubs stand in for them.
+/// `perl` is every package's checkdepend (`prove`); `zlib` is Fixture::Native's library.
+const STUBS: [(&str, &str); 3] = [("rakudo", "perl6"), ("perl", ""), ("zlib", "")];
+
+/// Files of the vendor repository that every installation shares; install-dist removes them
+/// so that packages do not collide on them.
+const SHARED_VENDOR_FILES: [&str; 3] = [
+    "usr/share/perl6/vendor/version",
+    "usr/share/perl6/vendor/repo.lock",
+    "usr/share/perl6/vendor/precomp/.lock",
+];
+
+/// The fixture distributions, as (directory, META6) pairs, sorted by directory.
+fn fixture_metas() -> Vec<(PathBuf, Value)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecosystem");
+    let mut dists: Vec<(PathBuf, Value)> = fs::read_dir(&root)
+        .expect("read the fixture ecosystem")
+        .map(|e| e.expect("read a fixture").path())
+        .map(|dir| {
+            let meta = fs::read(dir.join("META6.json")).expect("read META6.json");
+            let meta = serde_json::from_slice(&meta).expect("META6.json is JSON");
+            (dir, meta)
+        })
+        .collect();
+    dists.sort_by(|a, b| a.0.cmp(&b.0));
+    dists
+}
+
+/// The REA index entry for a fixture: its META6 plus what REA adds.
+fn index_entry(meta: &Value) -> Value {
+    let name = meta["name"].as_str().expect("name");
+    let dist = format!(
+        "{name}:ver<{}>:auth<{}>",
+        meta["version"].as_str().expect("version"),
+        meta["auth"].as_str().expect("auth")
+    );
+    let mut entry = meta.clone();
+    let first = name.chars().next().expect("a name").to_ascii_uppercase();
+    entry["dist"] = json!(dist);
+    entry["release-date"] = json!("2026-01-01");
+    entry["source-url"] = json!(format!(
+        "{REA_ARCHIVE_PREFIX}{first}/{}/{}.tar.gz",
+        percent_encode(name),
+        percent_encode(&dist)
+    ));
+    entry
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A gzipped tarball of `dir` under the single top directory `top`, as REA archives are;
+/// deterministic (sorted entries, mtime 0, root-owned) so checksums are stable.
+fn pack(dir: &Path, top: &str) -> Vec<u8> {
+    let mut paths = Vec::new();
+    collect(dir, &mut paths);
+    paths.sort();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = Header::new_gnu();
+    header.set_entry_type(EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_size(0);
+    header.set_mtime(0);
+    builder
+        .append_data(&mut header, format!("{top}/"), &[][..])
+        .expect("tar the top directory");
+    for path in paths {
+        let rel = path.strip_prefix(dir).expect("inside the fixture");
+        let name = format!("{top}/{}", rel.display());
+        let meta = fs::symlink_metadata(&path).expect("stat a fixture file");
+        let mut header = Header::new_gnu();
+        header.set_mtime(0);
+        if meta.is_dir() {
+            header.set_entry_type(EntryType::Directory);
+            header.set_mode(0o755);
+            header.set_size(0);
+            builder.append_data(&mut header, format!("{name}/"), &[][..])
+        } else {
+            let data = fs::read(&path).expect("read a fixture file");
+            let executable = meta.mode() & 0o111 != 0;
+            header.set_entry_type(EntryType::Regular);
+            header.set_mode(if executable { 0o755 } else { 0o644 });
+            header.set_size(data.len() as u64);
+            builder.append_data(&mut header, name, &data[..])
+        }
+        .expect("tar a fixture entry");
+    }
+    let tar = builder.into_inner().expect("finish the tar");
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::default());
+    gz.write_all(&tar).expect("gzip");
+    gz.finish().expect("finish gzip")
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("read a fixture directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            collect(&path, out);
+        }
+        out.push(path);
+    }
+}
+
+/// Whether the tests run as root; then makepkg runs as [`TEST_USER`].
+fn as_root() -> bool {
+    fs::metadata("/proc/self").expect("stat /proc/self").uid() == 0
+}
+
+/// Everything under `dir` (not following links) with size, mtime and mode: two equal snapshots
+/// mean nothing was written there.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, i64, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            for entry in fs::read_dir(&path).expect("read a directory") {
+                stack.push(entry.expect("a directory entry").path());
+            }
+        }
+        out.insert(path, (meta.len(), meta.mtime(), meta.mode()));
+    }
+    out
+}
+
+fn set_writable(dir: &Path, writable: bool) {
+    for (path, (_, _, mode)) in snapshot(dir) {
+        if mode & 0o170000 == 0o040000 {
+            let mode = if writable {
+                mode | 0o200
+            } else {
+                mode & !0o222
+            };
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o7777))
+                .expect("chmod a directory");
+        }
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn run(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{}",
+        output.status,
+        text(&output)
+    );
+    output
+}
+
+/// A package name from a dependency, without its version constraint.
+fn dep_name(dep: &str) -> &str {
+    dep.split(['<', '>', '=']).next().unwrap_or(dep)
+}
+
+fn srcinfo_values(srcinfo: &str, key: &str) -> Vec<String> {
+    let prefix = format!("\t{key} = ");
+    srcinfo
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The AUR-like server, the archive server, and an Arch-like world to build and install in.
+struct World {
+    dir: tempfile::TempDir,
+    http: TestServer,
+    aur: AurServer,
+    /// The build user's uid and gid when the tests run as root (it is then [`TEST_USER`]);
+    /// `None` when the tests run unprivileged and build as themselves.
+    build_ids: Option<(u32, u32)>,
+}
+
+impl World {
+    /// Publishes nothing yet: packs `entries`' fixtures, writes the index, and sets up the
+    /// wrappers, the rakudo home, the stub packages and an empty build root.
+    fn new(entries: &[(PathBuf, Value)]) -> World {
+        // The build user must be able to reach everything: /tmp, not $TMPDIR.
+        let dir = tempfile::Builder::new()
+            .prefix("raku-aur-install-")
+            .tempdir_in("/tmp")
+            .expect("create the test directory");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        let archive = dir.path().join("archive");
+        for (source, entry) in entries {
+            let rel = common::fixtures::archive_rel_path(entry, REA_ARCHIVE_PREFIX);
+            // Like REA's archives: one top directory, `<Dist-Name>-<version>`.
+            let top = format!(
+                "{}-{}",
+                source.file_name().expect("a name").to_string_lossy(),
+                entry["version"].as_str().expect("version")
+            );
+            let dest = archive.join(&rel);
+            fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir the archive");
+            fs::write(&dest, pack(source, &top)).expect("write an archive");
+        }
+        let index: Vec<&Value> = entries.iter().map(|(_, entry)| entry).collect();
+        let http = TestServer::serve_dir(&archive);
+        let aur = sshd::start();
+        let build_ids = as_root().then(test_user_ids);
+        let world = World {
+            dir,
+            http,
+            aur,
+            build_ids,
+        };
+        fs::write(
+            world.path("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
+        let metadata = json!([{
+            "Name": "rakudo", "PackageBase": "rakudo", "Version": "2026.04-1",
+            "Maintainer": "someone", "Provides": ["perl6"]
+        }]);
+        fs::write(world.path("aur.json"), metadata.to_string()).unwrap();
+        fs::write(
+            world.path("known_hosts"),
+            format!("{}\n", world.aur.known_hosts_line()),
+        )
+        .unwrap();
+        world.arch_stand_in();
+        world
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn build_root(&self) -> PathBuf {
+        self.path("build-root")
+    }
+
+    /// Makes `path` (and what is under it) the build user's.
+    fn give(&self, path: &Path) {
+        if let Some((uid, gid)) = self.build_ids {
+            for p in snapshot(path).keys() {
+                std::os::unix::fs::lchown(p, Some(uid), Some(gid))
+                    .expect("chown to the build user");
+            }
+        }
+    }
+
+    fn write_script(&self, name: &str, body: &str) {
+        let path = self.path("bin").join(name);
+        fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// What the build user gets instead of an Arch system's rakudo and pacman configuration.
+    fn arch_stand_in(&self) {
+        for d in ["bin", "home", "build", "repo", "packages", "tmp"] {
+            fs::create_dir(self.path(d)).unwrap();
+        }
+        let root = self.build_root();
+        fs::create_dir_all(root.join("var/lib/pacman")).unwrap();
+        fs::write(
+            self.path("pacman.conf"),
+            format!(
+                "[options]\nArchitecture = auto\nSigLevel = Never\n\n[fixtures]\nServer = file://{}\n",
+                self.path("repo").display()
+            ),
+        )
+        .unwrap();
+        // Arch's rakudo installs tools/install-dist.raku under this name.
+        self.write_script(
+            "perl6-install-dist",
+            "exec raku /usr/share/perl6/tools/install-dist.raku \"$@\"",
+        );
+        // makepkg's dependency check (`$PACMAN -T`) then asks about the build root.
+        self.write_script(
+            "pacman-build-root",
+            &format!("exec pacman {} \"$@\"", self.pacman_args(&root).join(" ")),
+        );
+        // The PKGBUILDs name REA's public URLs; fetch those from the local server.
+        self.write_script(
+            "fetch-from-mirror",
+            &format!(
+                "exec curl -fsS -o \"$1\" \"${{2/#{}/{}}}\"",
+                REA_ARCHIVE_PREFIX.replace('/', "\\/"),
+                self.http.base_url().replace('/', "\\/")
+            ),
+        );
+        fs::write(
+            self.path("makepkg.conf"),
+            format!(
+                "source /etc/makepkg.conf\nDLAGENTS=('https::{} %o %u')\n",
+                self.path("bin/fetch-from-mirror").display()
+            ),
+        )
+        .unwrap();
+        self.rakudo_home("rakudo-home", &root);
+        for d in ["home", "build", "repo", "packages", "tmp"] {
+            self.give(&self.path(d));
+        }
+        for (name, provides) in STUBS {
+            let dir = self.path("packages").join(name);
+            fs::create_dir(&dir).unwrap();
+            let provides = if provides.is_empty() {
+                String::new()
+            } else {
+                format!("provides=('{provides}')\n")
+            };
+            // rakudo owns its repositories' skeleton (`version`, `short/`): without them a
+            // rakudo that cannot write there refuses to load anything.
+            let body = if name == "rakudo" {
+                "install -d \"$pkgdir/usr/share/perl6/vendor/short\"\n  \
+                 install -m644 /usr/lib/perl6/vendor/version \"$pkgdir/usr/share/perl6/vendor/\""
+            } else {
+                ":"
+            };
+            fs::write(
+                dir.join("PKGBUILD"),
+                format!(
+                    "pkgname={name}\npkgver=1\npkgrel=1\npkgdesc='Stand-in for Arch'\\''s {name}'\n\
+                     arch=('any')\n{provides}package() {{\n  {body}\n}}\n"
+                ),
+            )
+            .unwrap();
+            self.give(&dir);
+            let built = self.makepkg(&dir);
+            assert!(built.status.success(), "stub {name}:\n{}", text(&built));
+        }
+        self.repo_add();
+    }
+
+    /// Debian's rakudo with the vendor repository where Arch's has it, in `root`:
+    /// `<dir>/core`, `lib` and `runtime` are Debian's, `site` a private copy.
+    fn rakudo_home(&self, name: &str, root: &Path) {
+        let home = self.path(name);
+        fs::create_dir(&home).unwrap();
+        for part in ["core", "lib", "runtime"] {
+            std::os::unix::fs::symlink(Path::new("/usr/lib/perl6").join(part), home.join(part))
+                .unwrap();
+        }
+        run(Command::new("cp")
+            .args(["-r", "/usr/lib/perl6/site"])
+            .arg(home.join("site")));
+        std::os::unix::fs::symlink(root.join("usr/share/perl6/vendor"), home.join("vendor"))
+            .unwrap();
+    }
+
+    /// pacman's options for a test root: its own database, cache and log, our configuration.
+    fn pacman_args(&self, root: &Path) -> Vec<String> {
+        self.pacman_args_with(&self.path("pacman.conf"), root)
+    }
+
+    fn pacman_args_with(&self, config: &Path, root: &Path) -> Vec<String> {
+        vec![
+            format!("--root={}", root.display()),
+            format!("--dbpath={}", root.join("var/lib/pacman").display()),
+            format!("--cachedir={}", root.join("var/cache/pacman/pkg").display()),
+            format!("--logfile={}", root.join("var/log/pacman.log").display()),
+            format!("--config={}", config.display()),
+            "--noconfirm".into(),
+        ]
+    }
+
+    /// `pacman -Sy <args>` into `root`, as root or under fakeroot, as a helper runs it with sudo.
+    fn pacman_sync(&self, root: &Path, args: &[&str]) -> Output {
+        self.pacman_sync_with(&self.path("pacman.conf"), root, args)
+    }
+
+    fn pacman_sync_with(&self, config: &Path, root: &Path, args: &[&str]) -> Output {
+        let mut command = if as_root() {
+            Command::new("pacman")
+        } else {
+            let mut c = Command::new("fakeroot");
+            c.arg("pacman");
+            c
+        };
+        command
+            .args(self.pacman_args_with(config, root))
+            .arg("-Sy")
+            .args(args)
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("start pacman")
+    }
+
+    /// `program` run as the build user with only the environment `env` (`NAME=value`).
+    fn as_user(&self, env: &[String], program: &str) -> Command {
+        let mut command = if self.build_ids.is_some() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", TEST_USER, "--", "env", "-i"]);
+            c
+        } else {
+            let mut c = Command::new("env");
+            c.arg("-i");
+            c
+        };
+        command.arg("LC_ALL=C.UTF-8").args(env).arg(program);
+        command
+    }
+
+    /// `program` run as the build user, set up for building against the build root.
+    fn as_build_user(&self, program: &str) -> Command {
+        let build = self.path("build").display().to_string();
+        let env = [
+            format!("PATH={}:/usr/bin:/bin", self.path("bin").display()),
+            format!("HOME={}", self.path("home").display()),
+            format!("TMPDIR={}", self.path("tmp").display()),
+            format!("MAKEPKG_CONF={}", self.path("makepkg.conf").display()),
+            format!("PACMAN={}", self.path("bin/pacman-build-root").display()),
+            format!("RAKUDO_HOME={}", self.path("rakudo-home").display()),
+            format!("BUILDDIR={build}"),
+            format!("SRCDEST={build}"),
+            format!("LOGDEST={build}"),
+            format!("PKGDEST={}", self.path("repo").display()),
+        ];
+        self.as_user(&env, program)
+    }
+
+    fn makepkg(&self, dir: &Path) -> Output {
+        self.as_build_user("makepkg")
+            .args(["--noconfirm", "--noprogressbar"])
+            .current_dir(dir)
+            .output()
+            .expect("start makepkg")
+    }
+
+    /// Adds every built package to the local repository, as the build user.
+    fn repo_add(&self) {
+        let repo = self.path("repo");
+        let mut packages: Vec<PathBuf> = fs::read_dir(&repo)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".pkg.tar"))
+            .collect();
+        packages.sort();
+        run(self
+            .as_build_user("repo-add")
+            .arg("-q")
+            .arg(repo.join("fixtures.db.tar.gz"))
+            .args(&packages));
+    }
+
+    fn sync(&self, only: &[&str], extra: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        self.sync_args(&mut command, &self.aur.client_key(), only, extra);
+        command.output().expect("raku-aur runs")
+    }
+
+    fn sync_args(&self, command: &mut Command, key: &Path, only: &[&str], extra: &[&str]) {
+        command
+            .arg("sync")
+            .arg("--index")
+            .arg(self.path("index.json"))
+            .arg("--state")
+            .arg(self.path("state"))
+            .arg("--cache")
+            .arg(self.path("cache"))
+            .arg("--mirror")
+            .arg(format!("{REA_ARCHIVE_PREFIX}={}", self.http.base_url()))
+            .arg("--remote")
+            .arg(self.aur.remote_template())
+            .arg("--ssh-key")
+            .arg(key)
+            .arg("--known-hosts")
+            .arg(self.path("known_hosts"))
+            .arg("--aur-metadata")
+            .arg(self.path("aur.json"))
+            .args(["--aur-user", BOT_ACCOUNT])
+            .args(["--maintainer", "raku-aur bot <bot@example.org>"]);
+        for name in only {
+            command.args(["--only", name]);
+        }
+        command.args(extra);
+    }
+
+    fn report_status(&self, pkgbase: &str) -> (String, String) {
+        let report: Value =
+            serde_json::from_slice(&fs::read(self.path("state/report.json")).unwrap()).unwrap();
+        let package = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pkgbase"] == pkgbase)
+            .unwrap_or_else(|| panic!("{pkgbase} is not in the report: {report}"));
+        (
+            package["status"].as_str().unwrap().to_string(),
+            package["detail"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Clones `pkgbase` from the server with the git CLI, as a helper does, into `packages/`.
+    fn clone_package(&self, pkgbase: &str) -> PathBuf {
+        let dest = self.path("packages").join(pkgbase);
+        let url = self.aur.remote_template().replace("{pkgbase}", pkgbase);
+        run(Command::new("git")
+            .args(["clone", "-q", &url])
+            .arg(&dest)
+            .env("GIT_SSH_COMMAND", self.aur.git_ssh_command())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", "/nonexistent"));
+        self.give(&dest);
+        dest
+    }
+}
+
+impl Drop for World {
+    /// Read-only directories would outlive the temporary directory when not running as root.
+    fn drop(&mut self) {
+        set_writable(&self.build_root(), true);
+    }
+}
+
+/// Names of the packages in `targets`' closure among `srcinfos`, each after what it needs.
+fn build_order(srcinfos: &BTreeMap<String, String>, targets: &[&str]) -> Vec<String> {
+    let needs = |name: &str| -> Vec<String> {
+        ["depends", "makedepends", "checkdepends"]
+            .iter()
+            .flat_map(|key| srcinfo_values(&srcinfos[name], key))
+            .map(|d| dep_name(&d).to_string())
+            .filter(|d| srcinfos.contains_key(d))
+            .collect()
+    };
+    fn visit(
+        name: &str,
+        needs: &dyn Fn(&str) -> Vec<String>,
+        order: &mut Vec<String>,
+        seen: &mut BTreeSet<String>,
+    ) {
+        if seen.insert(name.to_string()) {
+            for dep in needs(name) {
+                visit(&dep, needs, order, seen);
+            }
+            order.push(name.to_string());
+        }
+    }
+    let mut order = Vec::new();
+    let mut seen = BTreeSet::new();
+    for target in targets {
+        visit(target, &needs, &mut order, &mut seen);
+    }
+    order
+}
+
+/// What an AUR helper does for one package: install its dependencies into the build root,
+/// then makepkg it (checks included) as the build user. Returns makepkg's output; asserts
+/// that the build wrote nothing into the build root, the rakudo home or the build user's HOME.
+fn helper_build(world: &World, dir: &Path, srcinfo: &str) -> Output {
+    let deps: Vec<String> = ["depends", "makedepends", "checkdepends"]
+        .iter()
+        .flat_map(|key| srcinfo_values(srcinfo, key))
+        .map(|d| dep_name(&d).to_string())
+        .collect();
+    let root = world.build_root();
+    if !deps.is_empty() {
+        set_writable(&root, true);
+        let mut args = vec!["--needed", "--asdeps"];
+        args.extend(deps.iter().map(String::as_str));
+        let installed = world.pacman_sync(&root, &args);
+        assert!(
+            installed.status.success(),
+            "pacman cannot install {deps:?}:\n{}",
+            text(&installed)
+        );
+    }
+    // On Arch the build user cannot write to /usr: neither may it here.
+    set_writable(&root, false);
+    // makepkg may write only to BUILDDIR, SRCDEST, PKGDEST and LOGDEST.
+    let outside = [
+        root.clone(),
+        world.path("rakudo-home"),
+        world.path("home"),
+        dir.to_path_buf(),
+    ];
+    let before: Vec<_> = outside.iter().map(|d| snapshot(d)).collect();
+    let output = world.makepkg(dir);
+    let after: Vec<_> = outside.iter().map(|d| snapshot(d)).collect();
+    assert!(
+        before == after,
+        "building {} wrote outside $pkgdir",
+        dir.display()
+    );
+    output
+}
+
+#[test]
+fn published_packages_build_install_and_load_like_an_aur_helper_does() {
+    let started = Instant::now();
+    let entries: Vec<(PathBuf, Value)> = fixture_metas()
+        .into_iter()
+        .map(|(dir, meta)| (dir, index_entry(&meta)))
+        .collect();
+    let world = World::new(&entries);
+    eprintln!("stand-in world ready: {:?}", started.elapsed());
+
+    let synced = world.sync(&[], &[]);
+    assert_eq!(synced.status.code(), Some(0), "{}", text(&synced));
+    let pkgbases: Vec<String> = entries
+        .iter()
+        .map(|(_, e)| {
+            let name = e["name"].as_str().unwrap();
+            format!("raku-{}", name.to_lowercase().replace("::", "-"))
+        })
+        .collect();
+    for pkgbase in &pkgbases {
+        assert_eq!(world.report_status(pkgbase).0, "pushed", "{pkgbase}");
+    }
+    eprintln!("synced: {:?}", started.elapsed());
+
+    let mut srcinfos = BTreeMap::new();
+    let mut dirs = BTreeMap::new();
+    for pkgbase in &pkgbases {
+        let dir = world.clone_package(pkgbase);
+        srcinfos.insert(
+            pkgbase.clone(),
+            fs::read_to_string(dir.join(".SRCINFO")).unwrap(),
+        );
+        dirs.insert(pkgbase.clone(), dir);
+    }
+    let targets = ["raku-fixture-top", "raku-fixture-checked"];
+    let order = build_order(&srcinfos, &targets);
+    assert_eq!(
+        order.len(),
+        pkgbases.len(),
+        "the targets need every fixture"
+    );
+    assert!(
+        order.iter().position(|p| p == "raku-fixture-base")
+            < order.iter().position(|p| p == "raku-fixture-middle")
+    );
+    for pkgbase in &order {
+        let output = helper_build(&world, &dirs[pkgbase], &srcinfos[pkgbase]);
+        let log = text(&output);
+        assert!(output.status.success(), "makepkg {pkgbase}:\n{log}");
+        // Every fixture has tests: check() ran and passed.
+        assert!(log.contains("Starting check()"), "{pkgbase}:\n{log}");
+        assert!(log.contains("All tests successful"), "{pkgbase}:\n{log}");
+        world.repo_add();
+        eprintln!("built {pkgbase}: {:?}", started.elapsed());
+    }
+    for dir in ["home", "tmp"] {
+        let left: Vec<_> = fs::read_dir(world.path(dir)).unwrap().collect();
+        assert!(left.is_empty(), "the builds left files in {dir}: {left:?}");
+    }
+
+    // pacman resolves the dependencies, from a fresh root.
+    let root = world.path("install-root");
+    fs::create_dir_all(root.join("var/lib/pacman")).unwrap();
+    let installed = world.pacman_sync(&root, &targets);
+    assert!(installed.status.success(), "{}", text(&installed));
+    let listed = run(Command::new("pacman")
+        .args(world.pacman_args(&root))
+        .args(["-Qq"]));
+    let listed: BTreeSet<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut expected: BTreeSet<String> = pkgbases.iter().cloned().collect();
+    // Only a check needs perl: an installation does not.
+    expected.extend(["rakudo".to_string(), "zlib".to_string()]);
+    assert_eq!(listed, expected);
+    eprintln!("installed: {:?}", started.elapsed());
+
+    // Without the zlib stand-in pacman refuses: the native dependency is checked for real.
+    let repo = world.path("repo-without-zlib");
+    fs::create_dir(&repo).unwrap();
+    let mut copied = Vec::new();
+    for entry in fs::read_dir(world.path("repo")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.contains(".pkg.tar") && !name.starts_with("zlib-") {
+            fs::copy(&path, repo.join(&name)).unwrap();
+            copied.push(repo.join(&name));
+        }
+    }
+    run(Command::new("repo-add")
+        .arg("-q")
+        .arg(repo.join("fixtures.db.tar.gz"))
+        .args(&copied));
+    let config = world.path("pacman-without-zlib.conf");
+    let conf = fs::read_to_string(world.path("pacman.conf")).unwrap();
+    let with_repo = world.path("repo").display().to_string();
+    fs::write(
+        &config,
+        conf.replace(&with_repo, &repo.display().to_string()),
+    )
+    .unwrap();
+    let bare_root = world.path("root-without-zlib");
+    fs::create_dir_all(bare_root.join("var/lib/pacman")).unwrap();
+    let refused = world.pacman_sync_with(&config, &bare_root, &["raku-fixture-top"]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused)
+            .contains("unable to satisfy dependency 'zlib' required by raku-fixture-native"),
+        "{}",
+        text(&refused)
+    );
+
+    // The installed modules load from the vendor repository, and the script runs.
+    // Resources are found through the repository named `vendor`, so `RAKULIB=inst#...` is not
+    // enough: rakudo's vendor repository must be the install root's, as on Arch.
+    world.rakudo_home("installed-rakudo-home", &root);
+    let load_home = world.path("load-home");
+    fs::create_dir(&load_home).unwrap();
+    world.give(&load_home);
+    let env = [
+        "PATH=/usr/bin:/bin".to_string(),
+        format!("HOME={}", load_home.display()),
+        format!(
+            "RAKUDO_HOME={}",
+            world.path("installed-rakudo-home").display()
+        ),
+    ];
+    let raku = |args: &[&str]| run(world.as_user(&env, "raku").args(args).current_dir("/"));
+    let loaded = raku(&[
+        "-e",
+        "use Fixture::Top; use Fixture::Checked; use Fixture::Resources; \
+         say top-words(); say checked(); say greeting()",
+    ]);
+    let loaded = String::from_utf8_lossy(&loaded.stdout).into_owned();
+    let mut lines = loaded.lines();
+    let top = lines.next().unwrap_or_default();
+    assert!(
+        top.starts_with("base+middle (hello from a resource)+top, zlib 1."),
+        "{loaded}"
+    );
+    assert_eq!(lines.next(), Some("checked"), "{loaded}");
+    assert_eq!(lines.next(), Some("hello from a resource"), "{loaded}");
+
+    let link = fs::read_link(root.join("usr/bin/fixture-top")).expect("/usr/bin/fixture-top");
+    assert_eq!(link, Path::new("/usr/share/perl6/vendor/bin/fixture-top"));
+    let script = root.join(link.strip_prefix("/").unwrap());
+    let ran = raku(&[&script.to_string_lossy()]);
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout).lines().next(),
+        Some(top)
+    );
+
+    assert!(
+        root.join("usr/share/licenses/raku-fixture-base/LICENSE")
+            .is_file()
+    );
+    assert!(!root.join("usr/share/licenses/raku-fixture-top").exists());
+
+    // No file belongs to two packages, and none is a file every installation shares.
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for pkgbase in &pkgbases {
+        let file = fs::read_dir(world.path("repo"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.starts_with(&format!("{pkgbase}-")) && name.contains(".pkg.tar")
+            })
+            .unwrap_or_else(|| panic!("no package file for {pkgbase}"));
+        let listing = run(Command::new("bsdtar").arg("-tf").arg(&file));
+        for path in String::from_utf8_lossy(&listing.stdout).lines() {
+            if path.ends_with('/') || path.starts_with('.') {
+                continue;
+            }
+            assert!(
+                !SHARED_VENDOR_FILES.contains(&path),
+                "{pkgbase} ships the shared {path}"
+            );
+            if let Some(other) = owners.insert(path.to_string(), pkgbase.clone()) {
+                panic!("{path} is in both {other} and {pkgbase}");
+            }
+        }
+    }
+    assert!(owners.len() > pkgbases.len());
+    eprintln!("done: {:?}", started.elapsed());
+}
+
+/// Whether the server's repository for `pkgbase` has a `master` branch.
+fn published(world: &World, pkgbase: &str) -> bool {
+    Command::new("git")
+        .args(["-c", "safe.directory=*", "--git-dir"])
+        .arg(world.aur.bare_repo(pkgbase))
+        .args(["rev-parse", "--verify", "--quiet", "refs/heads/master"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("start git")
+        .status
+        .success()
+}
+
+/// A dependency missing from the index breaks the build for the right reason, and
+/// `--verify-build` keeps that package off the server while its dependency is published.
+#[test]
+fn verify_build_pushes_what_builds_and_reports_what_does_not() {
+    // Fixture::Checked's tests use Fixture::Base; this index forgets to say so.
+    let entries: Vec<(PathBuf, Value)> = fixture_metas()
+        .into_iter()
+        .filter(|(_, meta)| {
+            matches!(
+                meta["name"].as_str(),
+                Some("Fixture::Base" | "Fixture::Checked")
+            )
+        })
+        .map(|(dir, meta)| {
+            let mut entry = index_entry(&meta);
+            if entry["name"] == "Fixture::Checked" {
+                entry["test-depends"] = json!([]);
+            }
+            (dir, entry)
+        })
+        .collect();
+    assert_eq!(entries.len(), 2);
+    let world = World::new(&entries);
+
+    if as_root() {
+        let refused = world.sync(&[], &["--verify-build"]);
+        assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+        assert!(
+            text(&refused).contains("makepkg, which refuses to run as root"),
+            "{}",
+            text(&refused)
+        );
+        assert!(!published(&world, "raku-fixture-base"));
+    }
+
+    // The build host has what every package needs; nothing else.
+    let root = world.build_root();
+    let installed = world.pacman_sync(&root, &["rakudo", "perl"]);
+    assert!(installed.status.success(), "{}", text(&installed));
+    set_writable(&root, false);
+    let key = world.path("bot-key");
+    fs::copy(world.aur.client_key(), &key).unwrap();
+    for dir in ["state", "cache"] {
+        fs::create_dir_all(world.path(dir)).unwrap();
+        world.give(&world.path(dir));
+    }
+    world.give(&key);
+    let mut command = world.as_build_user(env!("CARGO_BIN_EXE_raku-aur"));
+    world.sync_args(&mut command, &key, &[], &["--verify-build"]);
+    let synced = command.output().expect("raku-aur runs");
+    assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
+
+    let (status, detail) = world.report_status("raku-fixture-base");
+    assert_eq!(
+        (status.as_str(), published(&world, "raku-fixture-base")),
+        ("pushed", true),
+        "{detail}"
+    );
+    let (status, detail) = world.report_status("raku-fixture-checked");
+    assert_eq!(status, "failed", "{detail}");
+    assert!(detail.starts_with("makepkg failed"), "{detail}");
+    assert!(detail.contains("A failure occurred in check()"), "{detail}");
+    assert!(detail.contains("Could not find Fixture::Base"), "{detail}");
+    assert!(
+        !detail.contains('\x1b'),
+        "terminal escapes in the report: {detail}"
+    );
+    assert!(!published(&world, "raku-fixture-checked"));
+    let home: Vec<_> = fs::read_dir(world.path("home")).unwrap().collect();
+    assert!(home.is_empty(), "the builds wrote into HOME: {home:?}");
+    let scratch: Vec<_> = fs::read_dir(world.path("tmp")).unwrap().collect();
+    assert!(
+        scratch.is_empty(),
+        "makepkg's scratch directories remain: {scratch:?}"
+    );
+}
