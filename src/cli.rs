@@ -10,8 +10,19 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "raku-aur", version, about)]
 pub struct Cli {
+    /// How log lines on stderr look: `text` (coloured on a terminal), or `json`, one object
+    /// per line, for journald or a log collector. RUST_LOG sets the level (default info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// See [`Cli::log_format`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,15 +178,20 @@ pub fn main() -> ExitCode {
         return ExitCode::from(EXIT_FATAL);
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match cli.log_format {
+        // Colour only for a person at a terminal: cron mail and journald get plain lines.
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -213,6 +229,19 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn log_format_is_a_global_choice() {
+        let cli = Cli::try_parse_from(["raku-aur", "render", "--out", "o", "--log-format", "json"])
+            .unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+        let cli = Cli::try_parse_from(["raku-aur", "render", "--out", "o"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Text);
+        assert!(
+            Cli::try_parse_from(["raku-aur", "--log-format", "xml", "render", "--out", "o"])
+                .is_err()
+        );
     }
 
     #[test]

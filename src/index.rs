@@ -84,14 +84,15 @@ pub struct ParsedIndex {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IndexError {
-    #[error("index {origin} is not valid JSON: {source}")]
+    // The cause is not repeated here: it is the error's source, which callers print after it.
+    #[error("index {origin} is not valid JSON")]
     Json {
         origin: String,
         source: serde_json::Error,
     },
     #[error("index {origin} is not a JSON array of META6 objects (found {found})")]
     NotAnArray { origin: String, found: &'static str },
-    #[error("could not read index {origin}: {source}")]
+    #[error("could not read index {origin}")]
     Io {
         origin: String,
         source: std::io::Error,
