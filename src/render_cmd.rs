@@ -15,7 +15,7 @@ use crate::cli::{RenderArgs, SourceArgs};
 use crate::index::{self, IndexLocation, Skipped};
 use crate::plan::{self, ExistingPackage, Held, Plan};
 use crate::render::{self, model::PackageModel, srcinfo};
-use crate::tarball::Fetcher;
+use crate::tarball::{Fetcher, TarballFacts};
 
 /// `report.json`.
 #[derive(Debug, Serialize)]
@@ -113,13 +113,25 @@ pub async fn render_all(
         "tarballs"
     );
 
+    let rendered = render_planned(&mut plan, &facts, &source.maintainer)?;
+    Ok((rendered, plan, skipped))
+}
+
+/// Renders every planned package from its tarball's facts, in memory: no I/O, so the
+/// benchmark times exactly this. A package whose facts are missing or unusable is held back,
+/// with its dependents, before anything is rendered.
+pub fn render_planned(
+    plan: &mut Plan,
+    facts: &BTreeMap<String, Result<TarballFacts, String>>,
+    maintainer: &str,
+) -> anyhow::Result<Vec<Rendered>> {
     // A package can still fail here (a bad tarball); holding it holds its dependents too,
     // so render only after every such hold is known.
     let mut models = BTreeMap::new();
     let mut failures = Vec::new();
     for p in &plan.packages {
         let outcome = match facts.get(&p.source_url) {
-            Some(Ok(f)) => render::assemble(p, f, &source.maintainer),
+            Some(Ok(f)) => render::assemble(p, f, maintainer),
             Some(Err(e)) => Err(e.clone()),
             None => Err("its tarball was not fetched".to_string()),
         };
@@ -178,7 +190,7 @@ pub async fn render_all(
         let (name, e) = &late[0];
         bail!("rendering {name} failed, which is a bug in raku-aur: {e}");
     }
-    Ok((rendered, plan, skipped))
+    Ok(rendered)
 }
 
 /// Holds back every package with a dependency that neither this plan, the AUR nor Arch's
