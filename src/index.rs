@@ -166,27 +166,55 @@ pub fn parse_index(
     origin: &str,
     index_rank: usize,
 ) -> Result<ParsedIndex, IndexError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|source| IndexError::Json {
+    let json_error = |source| IndexError::Json {
         origin: origin.to_string(),
         source,
-    })?;
-    let Value::Array(entries) = value else {
+    };
+    // Entries are read one at a time: a JSON tree of the whole index would take several times
+    // the index's size (REA's is ~20 MB), where one entry's tree is a few kB.
+    let first = bytes.iter().find(|b| !b" \t\n\r".contains(b));
+    if first != Some(&b'[') {
+        let value: Value = serde_json::from_slice(bytes).map_err(json_error)?;
         return Err(IndexError::NotAnArray {
             origin: origin.to_string(),
             found: json_kind(&value),
         });
-    };
-    let mut parsed = ParsedIndex::default();
-    for (position, entry) in entries.iter().enumerate() {
-        match parse_entry(entry, index_rank) {
-            Ok(release) => parsed.releases.push(release),
-            Err(reason) => parsed.skipped.push(Skipped {
-                entry: describe_entry(entry, origin, position),
-                reason,
-            }),
-        }
     }
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde::Deserializer::deserialize_seq(&mut json, Entries { origin, index_rank })
+        .map_err(json_error)?;
+    json.end().map_err(json_error)?;
     Ok(parsed)
+}
+
+/// Reads the index's array entry by entry into a [`ParsedIndex`].
+struct Entries<'a> {
+    origin: &'a str,
+    index_rank: usize,
+}
+
+impl<'de> serde::de::Visitor<'de> for Entries<'_> {
+    type Value = ParsedIndex;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of META6 objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ParsedIndex, A::Error> {
+        let mut parsed = ParsedIndex::default();
+        let mut position = 0;
+        while let Some(entry) = seq.next_element::<Value>()? {
+            match parse_entry(&entry, self.index_rank) {
+                Ok(release) => parsed.releases.push(release),
+                Err(reason) => parsed.skipped.push(Skipped {
+                    entry: describe_entry(&entry, self.origin, position),
+                    reason,
+                }),
+            }
+            position += 1;
+        }
+        Ok(parsed)
+    }
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -360,6 +388,27 @@ mod tests {
         assert!(
             err.to_string().starts_with("index idx is not valid JSON"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn broken_json_after_good_entries_is_still_an_error() {
+        for text in [
+            "[{\"name\":\"A\",\"version\":\"1\"}, {\"name\":",
+            "[{\"name\":\"A\",\"version\":\"1\"}] trailing",
+            " \n[] []",
+        ] {
+            let err = parse_index(text.as_bytes(), "idx", 0).unwrap_err();
+            assert!(
+                err.to_string().starts_with("index idx is not valid JSON"),
+                "{text}: {err}"
+            );
+        }
+        assert!(
+            parse_index(b" \n[]\n", "idx", 0)
+                .unwrap()
+                .releases
+                .is_empty()
         );
     }
 
