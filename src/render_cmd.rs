@@ -145,6 +145,11 @@ pub fn render_planned(
     for (name, reason) in failures {
         plan.hold(&name, reason);
     }
+    let pkgnames: BTreeMap<&str, &alpm_types::Name> = plan
+        .packages
+        .iter()
+        .map(|p| (p.release.name.as_str(), &p.pkgname))
+        .collect();
     let mut rendered = Vec::new();
     let mut late = Vec::new();
     for p in &plan.packages {
@@ -171,8 +176,8 @@ pub fn render_planned(
                     needs: p
                         .needs
                         .iter()
-                        .filter_map(|d| plan.packages.iter().find(|q| &q.release.name == d))
-                        .map(|q| q.pkgname.to_string())
+                        .filter_map(|d| pkgnames.get(d.as_str()))
+                        .map(ToString::to_string)
                         .collect(),
                     dist: p.release.identity(),
                     model,
