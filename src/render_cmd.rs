@@ -73,6 +73,9 @@ pub async fn render_all(
             .with_context(|| "check the --index argument; nothing was written")?;
         let parsed = index::parse_index(&bytes, &location.to_string(), rank)
             .with_context(|| "the index is unusable; nothing was written")?;
+        // The raw index (~20 MB for REA) is not needed past parsing; freeing it here keeps it
+        // out of the run's peak memory, which comes next.
+        drop(bytes);
         tracing::info!(
             index = %location,
             releases = parsed.releases.len(),
@@ -82,7 +85,13 @@ pub async fn render_all(
         for s in &parsed.skipped {
             tracing::warn!(entry = %s.entry, reason = %s.reason, "skipped index entry");
         }
-        releases.extend(parsed.releases);
+        // Moving the first index's releases instead of copying them avoids holding two
+        // buffers of every release at once.
+        if releases.is_empty() {
+            releases = parsed.releases;
+        } else {
+            releases.extend(parsed.releases);
+        }
         skipped.extend(parsed.skipped);
     }
     let names: BTreeSet<&str> = releases.iter().map(|r| r.name.as_str()).collect();
