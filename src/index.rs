@@ -9,7 +9,7 @@
 //!
 //! Loading (files, http) lives in [`load`]; [`parse_index`] is pure.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -35,8 +35,9 @@ pub struct Release {
     pub description: Option<String>,
     /// The license strings as written (`license` or `licence`; a list keeps its items).
     pub licenses: Vec<String>,
-    /// Module name → path. Sorted.
-    pub provides: BTreeMap<String, String>,
+    /// The module names the release provides. Sorted. (Their paths are not kept: nothing
+    /// uses them, and for a whole ecosystem they are megabytes.)
+    pub provides: BTreeSet<String>,
     /// The dependencies, or why they could not be read.
     pub depends: Result<DepPhases, String>,
     /// The archived tarball's public URL, when the entry has one.
@@ -296,9 +297,10 @@ fn parse_entry(entry: &Value, index_rank: usize) -> Result<Release, String> {
     let provides = match meta.get("provides") {
         Some(Value::Object(map)) => map
             .iter()
-            .filter_map(|(k, v)| Some((k.clone(), provide_path(v)?)))
+            .filter(|(_, v)| has_provide_path(v))
+            .map(|(k, _)| k.clone())
             .collect(),
-        _ => BTreeMap::new(),
+        _ => BTreeSet::new(),
     };
     let depends = depspec::parse_phases(meta).map_err(|e| e.to_string());
     let (source_url, repository) = source_of(meta);
@@ -324,12 +326,13 @@ fn parse_entry(entry: &Value, index_rank: usize) -> Result<Release, String> {
     })
 }
 
-/// A `provides` value is a path, or (old META) a hash whose keys are paths.
-fn provide_path(value: &Value) -> Option<String> {
+/// A `provides` value is a path, or (old META) a hash whose keys are paths; a module
+/// without one is not provided.
+fn has_provide_path(value: &Value) -> bool {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(map) => map.keys().next().cloned(),
-        _ => None,
+        Value::String(_) => true,
+        Value::Object(map) => !map.is_empty(),
+        _ => false,
     }
 }
 
