@@ -9,7 +9,8 @@
 //!
 //! Environment: `BENCH_RUNS` (timed runs per figure, median reported; default 5),
 //! `BENCH_SYNC_PACKAGES` (default 2000), `BENCH_MAKEPKG_SAMPLE` (default 20), `BENCH_SKIP`
-//! (comma-separated parts to leave out while profiling: `process`, `makepkg`, `sync`).
+//! (comma-separated parts to leave out while profiling: `process`, `makepkg`, `sync`),
+//! `BENCH_WORK` (a directory to generate into and keep, instead of a temporary one).
 
 #[path = "../tests/common/makepkg.rs"]
 mod makepkg;
@@ -51,11 +52,14 @@ fn main() {
     let makepkg_sample = env_usize("BENCH_MAKEPKG_SAMPLE", 20);
     let skip = std::env::var("BENCH_SKIP").unwrap_or_default();
     let wanted = |part: &str| !skip.split(',').any(|s| s.trim() == part);
-    let work = tempfile::Builder::new()
+    let temp = tempfile::Builder::new()
         .prefix("raku-aur-bench-")
         .tempdir()
         .expect("temporary directory");
-    let work = work.path();
+    // BENCH_WORK keeps the generated index, cache and repositories for profiling afterwards.
+    let kept = std::env::var_os("BENCH_WORK").map(std::path::PathBuf::from);
+    let work = kept.as_deref().unwrap_or(temp.path());
+    std::fs::create_dir_all(work).unwrap();
     print_machine();
     println!("median of {runs} runs per figure, fastest run in brackets\n");
 
