@@ -9,7 +9,7 @@
 //!
 //! Loading (files, http) lives in [`load`]; [`parse_index`] is pure.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -36,8 +36,9 @@ pub struct Release {
     pub description: Option<String>,
     /// The license strings as written (`license` or `licence`; a list keeps its items).
     pub licenses: Vec<String>,
-    /// Module name → path. Sorted.
-    pub provides: BTreeMap<String, String>,
+    /// The module names the release provides. Sorted. (Their paths are not kept: nothing
+    /// uses them, and for a whole ecosystem they are megabytes.)
+    pub provides: BTreeSet<String>,
     /// The dependencies, or why they could not be read.
     pub depends: Result<DepPhases, String>,
     /// The archived tarball's public URL, when the entry has one.
@@ -174,27 +175,55 @@ pub fn parse_index(
     origin: &str,
     index_rank: usize,
 ) -> Result<ParsedIndex, IndexError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|source| IndexError::Json {
+    let json_error = |source| IndexError::Json {
         origin: origin.to_string(),
         source,
-    })?;
-    let Value::Array(entries) = value else {
+    };
+    // Entries are read one at a time: a JSON tree of the whole index would take several times
+    // the index's size (REA's is ~20 MB), where one entry's tree is a few kB.
+    let first = bytes.iter().find(|b| !b" \t\n\r".contains(b));
+    if first != Some(&b'[') {
+        let value: Value = serde_json::from_slice(bytes).map_err(json_error)?;
         return Err(IndexError::NotAnArray {
             origin: origin.to_string(),
             found: json_kind(&value),
         });
-    };
-    let mut parsed = ParsedIndex::default();
-    for (position, entry) in entries.iter().enumerate() {
-        match parse_entry(entry, index_rank) {
-            Ok(release) => parsed.releases.push(release),
-            Err(reason) => parsed.skipped.push(Skipped {
-                entry: describe_entry(entry, origin, position),
-                reason,
-            }),
-        }
     }
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde::Deserializer::deserialize_seq(&mut json, Entries { origin, index_rank })
+        .map_err(json_error)?;
+    json.end().map_err(json_error)?;
     Ok(parsed)
+}
+
+/// Reads the index's array entry by entry into a [`ParsedIndex`].
+struct Entries<'a> {
+    origin: &'a str,
+    index_rank: usize,
+}
+
+impl<'de> serde::de::Visitor<'de> for Entries<'_> {
+    type Value = ParsedIndex;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of META6 objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ParsedIndex, A::Error> {
+        let mut parsed = ParsedIndex::default();
+        let mut position = 0;
+        while let Some(entry) = seq.next_element::<Value>()? {
+            match parse_entry(&entry, self.index_rank) {
+                Ok(release) => parsed.releases.push(release),
+                Err(reason) => parsed.skipped.push(Skipped {
+                    entry: describe_entry(&entry, self.origin, position),
+                    reason,
+                }),
+            }
+            position += 1;
+        }
+        Ok(parsed)
+    }
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -276,9 +305,10 @@ fn parse_entry(entry: &Value, index_rank: usize) -> Result<Release, String> {
     let provides = match meta.get("provides") {
         Some(Value::Object(map)) => map
             .iter()
-            .filter_map(|(k, v)| Some((k.clone(), provide_path(v)?)))
+            .filter(|(_, v)| has_provide_path(v))
+            .map(|(k, _)| k.clone())
             .collect(),
-        _ => BTreeMap::new(),
+        _ => BTreeSet::new(),
     };
     let depends = depspec::parse_phases(meta).map_err(|e| e.to_string());
     let (source_url, repository) = source_of(meta);
@@ -304,12 +334,13 @@ fn parse_entry(entry: &Value, index_rank: usize) -> Result<Release, String> {
     })
 }
 
-/// A `provides` value is a path, or (old META) a hash whose keys are paths.
-fn provide_path(value: &Value) -> Option<String> {
+/// A `provides` value is a path, or (old META) a hash whose keys are paths; a module
+/// without one is not provided.
+fn has_provide_path(value: &Value) -> bool {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(map) => map.keys().next().cloned(),
-        _ => None,
+        Value::String(_) => true,
+        Value::Object(map) => !map.is_empty(),
+        _ => false,
     }
 }
 
@@ -368,6 +399,27 @@ mod tests {
         assert!(
             err.to_string().starts_with("index idx is not valid JSON"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn broken_json_after_good_entries_is_still_an_error() {
+        for text in [
+            "[{\"name\":\"A\",\"version\":\"1\"}, {\"name\":",
+            "[{\"name\":\"A\",\"version\":\"1\"}] trailing",
+            " \n[] []",
+        ] {
+            let err = parse_index(text.as_bytes(), "idx", 0).unwrap_err();
+            assert!(
+                err.to_string().starts_with("index idx is not valid JSON"),
+                "{text}: {err}"
+            );
+        }
+        assert!(
+            parse_index(b" \n[]\n", "idx", 0)
+                .unwrap()
+                .releases
+                .is_empty()
         );
     }
 

@@ -313,7 +313,7 @@ fn provider_index(selected: &BTreeMap<String, Release>) -> BTreeMap<&str, Vec<&s
     let mut index: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, release) in selected {
         index.entry(name.as_str()).or_default().push(name.as_str());
-        for module in release.provides.keys() {
+        for module in &release.provides {
             if module != name {
                 index
                     .entry(module.as_str())
@@ -490,7 +490,7 @@ fn resolve_module(request: &ModuleRequest, cx: &Context) -> Result<Resolved, Str
     let wanted = escape_for_log(&request.name);
     if system::is_core_module(&request.name)
         || request.name == cx.release.name
-        || cx.release.provides.contains_key(&request.name)
+        || cx.release.provides.contains(&request.name)
     {
         return Ok(Resolved::Nothing);
     }
