@@ -309,9 +309,9 @@ fn write_out(
     let mut names = BTreeSet::new();
     for r in rendered {
         let dir = out.join(r.model.pkgname.to_string());
-        crate::fsutil::write_atomically(&dir.join("PKGBUILD"), r.pkgbuild.as_bytes())
+        crate::fsutil::write_if_changed(&dir.join("PKGBUILD"), r.pkgbuild.as_bytes())
             .with_context(|| format!("cannot write {}", dir.display()))?;
-        crate::fsutil::write_atomically(&dir.join(".SRCINFO"), r.srcinfo.as_bytes())
+        crate::fsutil::write_if_changed(&dir.join(".SRCINFO"), r.srcinfo.as_bytes())
             .with_context(|| format!("cannot write {}", dir.display()))?;
         names.insert(r.model.pkgname.to_string());
     }
