@@ -419,7 +419,7 @@ fn copy_entry(entry: &Value, copy: usize, known: &BTreeSet<String>) -> Value {
 fn rename_dependencies(value: &mut Value, rename: &dyn Fn(&str) -> String) {
     match value {
         Value::String(s) if !s.contains(":from<") => {
-            let (module, adverbs) = split_module(s);
+            let (module, adverbs) = raku_aur::raku::depspec::split_name(s);
             *s = format!("{}{adverbs}", rename(module));
         }
         Value::Array(items) => items
@@ -438,23 +438,6 @@ fn rename_dependencies(value: &mut Value, rename: &dyn Fn(&str) -> String) {
         }
         _ => {}
     }
-}
-
-/// `Foo::Bar:ver<1+>` → (`Foo::Bar`, `:ver<1+>`): the name ends at the first lone `:`.
-fn split_module(request: &str) -> (&str, &str) {
-    let bytes = request.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b':' {
-            if bytes.get(i + 1) == Some(&b':') {
-                i += 2;
-                continue;
-            }
-            return request.split_at(i);
-        }
-        i += 1;
-    }
-    (request, "")
 }
 
 fn percent_encode(text: &str) -> String {

@@ -254,8 +254,9 @@ impl FromStr for DepSpec {
     }
 }
 
-/// Splits `Foo::Bar:ver<1>` into `Foo::Bar` and `:ver<1>`.
-fn split_name(s: &str) -> (&str, &str) {
+/// Splits `Foo::Bar:ver<1>` into `Foo::Bar` and `:ver<1>`: the name ends at the first `:`
+/// that is not part of `::`.
+pub fn split_name(s: &str) -> (&str, &str) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
