@@ -28,7 +28,7 @@ use std::time::Instant;
 use common::fixtures::REA_ARCHIVE_PREFIX;
 use common::http::TestServer;
 use common::makepkg::{TEST_USER, test_user_ids};
-use common::sshd::{self, AurServer, BOT_ACCOUNT};
+use common::sshd::{self, AurServer};
 use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
 use tar::{EntryType, Header};
@@ -501,26 +501,15 @@ impl World {
     }
 
     fn sync_args(&self, command: &mut Command, key: &Path, only: &[&str], extra: &[&str]) {
-        command
-            .arg("sync")
-            .arg("--index")
-            .arg(self.path("index.json"))
-            .arg("--state")
-            .arg(self.path("state"))
-            .arg("--cache")
-            .arg(self.path("cache"))
-            .arg("--mirror")
-            .arg(format!("{REA_ARCHIVE_PREFIX}={}", self.http.base_url()))
-            .arg("--remote")
-            .arg(self.aur.remote_template())
-            .arg("--ssh-key")
-            .arg(key)
-            .arg("--known-hosts")
-            .arg(self.path("known_hosts"))
-            .arg("--aur-metadata")
-            .arg(self.path("aur.json"))
-            .args(["--aur-user", BOT_ACCOUNT])
-            .args(["--maintainer", "raku-aur bot <bot@example.org>"]);
+        let known_hosts = self.path("known_hosts");
+        common::sync_cmd::add_sync_args(
+            command,
+            self.dir.path(),
+            &self.http,
+            &self.aur,
+            key,
+            &known_hosts,
+        );
         for name in only {
             command.args(["--only", name]);
         }

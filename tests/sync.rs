@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
 use common::http::TestServer;
-use common::sshd::{self, AurServer, BOT_ACCOUNT};
+use common::sshd::{self, AurServer};
 use serde_json::{Value, json};
 
 /// The distribution whose closure the tests publish: JSON::Marshal needs JSON::Fast and
@@ -89,31 +89,17 @@ impl World {
 
     /// Runs sync with this client key and these pinned host keys.
     fn sync_as(&self, key: &Path, known_hosts: &Path, extra: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_raku-aur"))
-            .arg("sync")
-            .arg("--index")
-            .arg(self.path("index.json"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        common::sync_cmd::add_sync_args(
+            &mut command,
+            self.dir.path(),
+            &self.http,
+            &self.aur,
+            key,
+            known_hosts,
+        );
+        command
             .args(["--only", TOP])
-            .arg("--state")
-            .arg(self.path("state"))
-            .arg("--cache")
-            .arg(self.path("cache"))
-            .arg("--mirror")
-            .arg(format!("{REA_ARCHIVE_PREFIX}={}", self.http.base_url()))
-            .arg("--remote")
-            .arg(self.aur.remote_template())
-            .arg("--ssh-key")
-            .arg(key)
-            .arg("--known-hosts")
-            .arg(known_hosts)
-            .arg("--aur-metadata")
-            .arg(self.path("aur.json"))
-            .args([
-                "--aur-user",
-                BOT_ACCOUNT,
-                "--maintainer",
-                "raku-aur bot <bot@example.org>",
-            ])
             .args(extra)
             .env("RUST_LOG", "info")
             .output()

@@ -8,3 +8,4 @@ pub mod fixtures;
 pub mod http;
 pub mod makepkg;
 pub mod sshd;
+pub mod sync_cmd;

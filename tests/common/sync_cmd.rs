@@ -1,0 +1,41 @@
+//! `raku-aur sync` pointed at the local peers, in the file layout the sync test suites share:
+//! `DIR/index.json`, `DIR/aur.json` (AUR metadata), `DIR/state`, `DIR/cache`.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::fixtures::REA_ARCHIVE_PREFIX;
+use super::http::TestServer;
+use super::sshd::{AurServer, BOT_ACCOUNT};
+
+/// Appends `sync` and its flags, without `--only` or extras, to `command` (the binary itself,
+/// or a wrapper that runs it as another user); `key` and `known_hosts` vary per test.
+pub fn add_sync_args(
+    command: &mut Command,
+    dir: &Path,
+    http: &TestServer,
+    aur: &AurServer,
+    key: &Path,
+    known_hosts: &Path,
+) {
+    command
+        .arg("sync")
+        .arg("--index")
+        .arg(dir.join("index.json"))
+        .arg("--state")
+        .arg(dir.join("state"))
+        .arg("--cache")
+        .arg(dir.join("cache"))
+        .arg("--mirror")
+        .arg(format!("{REA_ARCHIVE_PREFIX}={}", http.base_url()))
+        .arg("--remote")
+        .arg(aur.remote_template())
+        .arg("--ssh-key")
+        .arg(key)
+        .arg("--known-hosts")
+        .arg(known_hosts)
+        .arg("--aur-metadata")
+        .arg(dir.join("aur.json"))
+        .args(["--aur-user", BOT_ACCOUNT])
+        .args(["--maintainer", "raku-aur bot <bot@example.org>"]);
+}
