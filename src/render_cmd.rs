@@ -172,6 +172,8 @@ pub fn render_planned(
     for (name, reason) in failures {
         plan.hold(&name, reason);
     }
+    models.retain(|name, _| plan.packages.iter().any(|p| &p.release.name == name));
+    render::add_script_conflicts(models.values_mut());
     let pkgnames: BTreeMap<&str, &alpm_types::Name> = plan
         .packages
         .iter()

@@ -592,3 +592,60 @@ fn an_unchanged_index_is_not_downloaded_again_and_a_bad_one_never_replaces_it() 
     ok(&eco.render(std::slice::from_ref(&url), &out, "cache", &only));
     assert_eq!(tree(&out), tree(&eco.path("out1")));
 }
+
+#[test]
+fn packages_shipping_the_same_script_conflict_with_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = |name: &str, file: &str| {
+        json!({
+            "name": name, "version": "1.0", "auth": "zef:test", "dist": format!("{name}:ver<1.0>:auth<zef:test>"),
+            "description": "A tool", "license": "Artistic-2.0", "depends": [],
+            "provides": { name: format!("lib/{file}.rakumod") },
+            "source-url": format!("{REA_ARCHIVE_PREFIX}T/{file}.tar.gz"),
+        })
+    };
+    let entries = [
+        entry("Tool::One", "One"),
+        entry("Tool::Two", "Two"),
+        entry("Tool::Three", "Three"),
+    ];
+    let archive = dir.path().join("archive");
+    for (e, scripts) in entries
+        .iter()
+        .zip([vec!["tool"], vec!["tool", "other"], vec!["third"]])
+    {
+        let options = ArchiveOptions {
+            bin_scripts: scripts.into_iter().map(String::from).collect(),
+            ..ArchiveOptions::default()
+        };
+        fixtures::write_archive_with(e, &archive, REA_ARCHIVE_PREFIX, &options);
+    }
+    let index = dir.path().join("index.json");
+    std::fs::write(&index, serde_json::to_vec(&entries).unwrap()).unwrap();
+    let server = TestServer::serve_dir(&archive);
+    let out = dir.path().join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
+        .args(["render", "--index"])
+        .arg(&index)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache")
+        .arg(dir.path().join("cache"))
+        .arg("--mirror")
+        .arg(format!("{REA_ARCHIVE_PREFIX}={}", server.base_url()))
+        .output()
+        .unwrap();
+    ok(&output);
+    let conflicts = |pkg: &str| {
+        let srcinfo = std::fs::read_to_string(out.join(pkg).join(".SRCINFO")).unwrap();
+        srcinfo_value(&srcinfo, "conflicts")
+    };
+    assert_eq!(conflicts("raku-tool-one"), ["raku-tool-two"]);
+    assert_eq!(conflicts("raku-tool-two"), ["raku-tool-one"]);
+    assert!(conflicts("raku-tool-three").is_empty());
+    let pkg = out.join("raku-tool-two");
+    assert_eq!(
+        common::makepkg::printsrcinfo(&pkg),
+        std::fs::read_to_string(pkg.join(".SRCINFO")).unwrap()
+    );
+}

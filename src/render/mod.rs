@@ -10,6 +10,7 @@ pub mod model;
 pub mod shell;
 pub mod srcinfo;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use alpm_types::{PackageRelation, PackageRelease};
@@ -136,6 +137,41 @@ fn percent_encode(segment: &str, keep: &[u8]) -> String {
             }
         })
         .collect()
+}
+
+/// Packages that ship a script of the same name would own the same files (`/usr/bin/X` and
+/// rakudo's wrappers in the vendor repository), which pacman refuses to install together:
+/// each such package declares `conflicts` on the others, so users get a clear choice.
+pub fn add_script_conflicts<'a>(models: impl IntoIterator<Item = &'a mut PackageModel>) {
+    let mut models: Vec<&mut PackageModel> = models.into_iter().collect();
+    let mut owners: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for m in &models {
+        for script in &m.build.bin_scripts {
+            owners
+                .entry(script.as_str())
+                .or_default()
+                .insert(m.pkgname.to_string());
+        }
+    }
+    let conflicts: Vec<BTreeSet<String>> = models
+        .iter()
+        .map(|m| {
+            let me = m.pkgname.to_string();
+            m.build
+                .bin_scripts
+                .iter()
+                .flat_map(|s| owners[s.as_str()].iter())
+                .filter(|other| **other != me)
+                .cloned()
+                .collect()
+        })
+        .collect();
+    for (m, others) in models.iter_mut().zip(conflicts) {
+        for other in others {
+            let name = alpm_types::Name::new(&other).expect("a package name we assigned");
+            m.conflicts.push(PackageRelation::new(name, None));
+        }
+    }
 }
 
 /// A PKGBUILD could not be produced.
