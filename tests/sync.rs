@@ -537,3 +537,24 @@ fn a_second_sync_exits_at_once_while_the_lock_is_held() {
     assert!(world.http.requests().is_empty());
     drop(lock);
 }
+
+#[test]
+fn unusable_aur_metadata_stops_the_run_before_anything_is_pushed() {
+    let world = World::new(&sample(), &metadata(&[]));
+    let good = std::fs::read(world.path("aur.json")).unwrap();
+    std::fs::write(world.path("aur.json"), &good[..good.len() / 2]).unwrap();
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is unusable; without it nothing can be published safely"),
+        "{}",
+        stderr(&out)
+    );
+    for pkgbase in CHAIN {
+        assert!(world.commits(pkgbase).is_empty());
+    }
+    assert!(
+        world.http.requests().is_empty(),
+        "nothing is downloaded either"
+    );
+}
