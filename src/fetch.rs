@@ -14,6 +14,8 @@ use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::text::hex;
+
 /// Attempts per document; a VPS's network hiccups, the AUR has outages.
 const ATTEMPTS: u32 = 3;
 /// The wait before the second attempt; it doubles after each failure.
@@ -52,11 +54,7 @@ impl HttpCache {
     }
 
     fn paths(&self, url: &str) -> (PathBuf, PathBuf) {
-        let key: String = Sha256::digest(url.as_bytes())
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let key = hex(&Sha256::digest(url.as_bytes())[..16]);
         (
             self.dir.join(format!("{key}.json")),
             self.dir.join(format!("{key}.body")),
@@ -177,10 +175,7 @@ impl HttpCache {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
 }
 
 enum Failure {

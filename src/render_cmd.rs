@@ -15,7 +15,7 @@ use crate::cli::{RenderArgs, SourceArgs};
 use crate::fetch::HttpCache;
 use crate::index::{self, IndexLocation, Skipped};
 use crate::plan::{self, ExistingPackage, Held, Plan};
-use crate::render::{self, model::PackageModel, srcinfo};
+use crate::render::{self, model::PackageModel};
 use crate::tarball::{Fetcher, TarballFacts};
 
 /// `report.json`.
@@ -186,7 +186,7 @@ pub fn render_planned(
             .as_ref()
             .expect("failures were held above");
         let model = models.remove(&p.release.name).expect("assembled above");
-        match write_both(&model) {
+        match render::files(&model) {
             Ok((pkgbuild, srcinfo)) => {
                 let mut notes = p.notes.clone();
                 if p.license.needs_own_file && f.license_files.is_empty() {
@@ -270,15 +270,8 @@ fn hold_dangling(plan: &mut Plan, meta: &AurMetadata) {
     }
 }
 
-/// The PKGBUILD and the `.SRCINFO`, the latter checked by alpm-srcinfo.
-fn write_both(model: &PackageModel) -> anyhow::Result<(String, String)> {
-    let pkgbuild = render::pkgbuild(model)?;
-    let srcinfo = srcinfo::write_srcinfo(model);
-    srcinfo::validate_srcinfo(&srcinfo).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((pkgbuild, srcinfo))
-}
-
-fn http_client() -> anyhow::Result<reqwest::Client> {
+/// The one HTTP client configuration: bounded waits, and a user agent that names us.
+pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("raku-aur/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(20))

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::text::escape_for_log;
+use crate::text::{escape_for_log, hex};
 
 /// Bump when [`inspect`] learns something new, so cached facts are recomputed (and the
 /// checksum re-verified) from a fresh download.
@@ -181,10 +181,6 @@ fn is_test_file(name: &str) -> bool {
     [".t", ".rakutest", ".t6"]
         .iter()
         .any(|ext| name.ends_with(ext))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One cached archive.

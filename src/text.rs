@@ -23,9 +23,19 @@ pub fn escape_for_log(value: &str) -> String {
     }
 }
 
+/// Lowercase hexadecimal, as checksums are written in PKGBUILDs and caches.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xab]), "000fab");
+    }
 
     #[test]
     fn plain_names_stay_bare() {

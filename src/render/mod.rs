@@ -184,6 +184,20 @@ pub enum RenderError {
     NotBare { field: &'static str, value: String },
     #[error("a value cannot be quoted for bash: {0}")]
     Quote(#[from] shell::QuoteError),
+    #[error("the .SRCINFO does not pass alpm-srcinfo: {0}")]
+    Srcinfo(#[from] srcinfo::SrcinfoError),
+}
+
+/// The PKGBUILD and the `.SRCINFO` of one model, the latter checked by alpm-srcinfo: the one
+/// way both `render` and `sync` produce a package's files.
+///
+/// # Errors
+/// As [`pkgbuild`], or when the `.SRCINFO` does not validate.
+pub fn files(m: &PackageModel) -> Result<(String, String), RenderError> {
+    let pkgbuild = pkgbuild(m)?;
+    let srcinfo = srcinfo::write_srcinfo(m);
+    srcinfo::validate_srcinfo(&srcinfo)?;
+    Ok((pkgbuild, srcinfo))
 }
 
 fn template() -> &'static tera::Tera {

@@ -24,7 +24,7 @@ use crate::fetch::HttpCache;
 use crate::publish::aur_ssh::AurSsh;
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
-use crate::render::{self, model::PackageModel, srcinfo};
+use crate::render::{self, model::PackageModel};
 use crate::render_cmd::{AurContext, Rendered, render_all};
 use decide::{Decision, Files};
 
@@ -257,11 +257,7 @@ async fn load_aur_metadata(location: &str, cache_dir: &Path) -> anyhow::Result<A
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
         return AurMetadata::parse(&bytes).with_context(unusable);
     }
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("raku-aur/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(20))
-        .timeout(std::time::Duration::from_secs(300))
-        .build()?;
+    let client = crate::render_cmd::http_client()?;
     let cache = HttpCache::new(cache_dir);
     let doc = cache
         .get(&client, location)
@@ -314,7 +310,7 @@ fn input_digest(r: &Rendered) -> String {
     hash.update(r.pkgbuild.as_bytes());
     hash.update([0]);
     hash.update(r.srcinfo.as_bytes());
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(&hash.finalize())
 }
 
 /// Indexes into `rendered`, every package after the packages it needs; ties by name.
@@ -416,9 +412,7 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
         git::sync_clone(&job.dir, &job.url, &job.auth).map_err(|e| failed(&e))?;
     let tip = tip_files(&repo);
     let render_files = |m: &PackageModel| -> Result<Files, String> {
-        let pkgbuild = render::pkgbuild(m).map_err(|e| e.to_string())?;
-        let srcinfo = srcinfo::write_srcinfo(m);
-        srcinfo::validate_srcinfo(&srcinfo).map_err(|e| e.to_string())?;
+        let (pkgbuild, srcinfo) = render::files(m).map_err(|e| e.to_string())?;
         Ok(Files { pkgbuild, srcinfo })
     };
     let decision =
