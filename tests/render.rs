@@ -41,20 +41,11 @@ impl Ecosystem {
 
     /// Runs `render` on `indexes` into `out`, with its own cache directory `cache`.
     fn render(&self, indexes: &[PathBuf], out: &Path, cache: &str, extra: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
-        cmd.arg("render");
-        for index in indexes {
-            cmd.arg("--index").arg(index);
-        }
-        cmd.arg("--out")
-            .arg(out)
-            .arg("--cache")
-            .arg(self.path(cache))
-            .arg("--mirror")
-            .arg(format!("{REA_ARCHIVE_PREFIX}={}", self.server.base_url()))
+        render_command(indexes, out, &self.path(cache), &self.server)
             .args(extra)
-            .env("RUST_LOG", "warn");
-        cmd.output().expect("raku-aur runs")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("raku-aur runs")
     }
 
     fn render_real(&self, out: &Path, cache: &str) -> Output {
@@ -65,6 +56,22 @@ impl Ecosystem {
             &[],
         )
     }
+}
+
+/// `raku-aur render` on `indexes` into `out`, downloading archives from `server`.
+fn render_command(indexes: &[PathBuf], out: &Path, cache: &Path, server: &TestServer) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+    cmd.arg("render");
+    for index in indexes {
+        cmd.arg("--index").arg(index);
+    }
+    cmd.arg("--out")
+        .arg(out)
+        .arg("--cache")
+        .arg(cache)
+        .arg("--mirror")
+        .arg(format!("{REA_ARCHIVE_PREFIX}={}", server.base_url()));
+    cmd
 }
 
 fn ok(output: &Output) {
@@ -348,22 +355,19 @@ fn hostile_values_are_quoted_and_nothing_runs() {
     );
     let server = TestServer::serve_dir(&archive);
     let out = dir.path().join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
-        .args(["render", "--index"])
-        .arg(&index)
-        .arg("--out")
-        .arg(&out)
-        .arg("--cache")
-        .arg(dir.path().join("cache"))
-        .arg("--mirror")
-        .arg(format!("{REA_ARCHIVE_PREFIX}={}", server.base_url()))
-        .arg("--maintainer")
-        .arg(format!(
-            "Evil $(touch {}) <e@x>\nrm -rf ~",
-            marker.display()
-        ))
-        .output()
-        .unwrap();
+    let output = render_command(
+        std::slice::from_ref(&index),
+        &out,
+        &dir.path().join("cache"),
+        &server,
+    )
+    .arg("--maintainer")
+    .arg(format!(
+        "Evil $(touch {}) <e@x>\nrm -rf ~",
+        marker.display()
+    ))
+    .output()
+    .unwrap();
     ok(&output);
     let pkg = out.join("raku-hostile-dist");
     assert!(
@@ -624,17 +628,14 @@ fn packages_shipping_the_same_script_conflict_with_each_other() {
     std::fs::write(&index, serde_json::to_vec(&entries).unwrap()).unwrap();
     let server = TestServer::serve_dir(&archive);
     let out = dir.path().join("out");
-    let output = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
-        .args(["render", "--index"])
-        .arg(&index)
-        .arg("--out")
-        .arg(&out)
-        .arg("--cache")
-        .arg(dir.path().join("cache"))
-        .arg("--mirror")
-        .arg(format!("{REA_ARCHIVE_PREFIX}={}", server.base_url()))
-        .output()
-        .unwrap();
+    let output = render_command(
+        std::slice::from_ref(&index),
+        &out,
+        &dir.path().join("cache"),
+        &server,
+    )
+    .output()
+    .unwrap();
     ok(&output);
     let conflicts = |pkg: &str| {
         let srcinfo = std::fs::read_to_string(out.join(pkg).join(".SRCINFO")).unwrap();
