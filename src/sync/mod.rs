@@ -8,6 +8,7 @@
 //! record of what was published (`published.json`) only advances after a confirmed push.
 
 pub mod decide;
+pub mod review;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
