@@ -183,13 +183,18 @@ pub fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(crate::progress::LogWriter)
         .with_target(false);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match cli.log_format {
-        // Colour only for a person at a terminal: cron mail and journald get plain lines.
-        LogFormat::Text => logs
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
+        // Colour and progress bars only for a person at a terminal: cron mail and journald
+        // get plain lines.
+        LogFormat::Text => {
+            if terminal {
+                crate::progress::enable();
+            }
+            logs.with_ansi(terminal).init()
+        }
         LogFormat::Json => logs.json().with_ansi(false).init(),
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

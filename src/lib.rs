@@ -16,6 +16,7 @@ pub mod fetch;
 pub mod fsutil;
 pub mod index;
 pub mod plan;
+pub mod progress;
 pub mod publish;
 pub mod raku;
 pub mod render;

@@ -257,6 +257,7 @@ impl Fetcher {
                 _ => to_fetch.push(url.clone()),
             }
         }
+        let bar = crate::progress::bar("tarballs", to_fetch.len());
         let limit = Arc::new(tokio::sync::Semaphore::new(PARALLEL_DOWNLOADS));
         let mut tasks = tokio::task::JoinSet::new();
         for url in to_fetch {
@@ -279,6 +280,7 @@ impl Fetcher {
         }
         while let Some(joined) = tasks.join_next().await {
             let (url, facts) = joined.map_err(|e| format!("a download task failed: {e}"))?;
+            bar.inc(1);
             let facts = match facts {
                 Ok(facts) => match cache.entries.get(&url) {
                     Some(old) if old.facts.sha256 != facts.sha256 => Err(format!(
@@ -305,6 +307,8 @@ impl Fetcher {
             }
             results.insert(url, facts);
         }
+        // The "tarballs" log line that follows says what the bar said.
+        bar.finish_and_clear();
         self.save_cache(&cache)?;
         Ok((results, stats))
     }
