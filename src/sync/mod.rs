@@ -139,23 +139,26 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
             )
         } else {
             let digest = input_digest(r);
-            let recorded = published.packages.get(&pkgbase);
+            let same_input = published
+                .packages
+                .get(&pkgbase)
+                .is_some_and(|p| p.input_digest == digest);
             let held = already_held(
                 args.review.as_ref(),
                 args.dry_run,
                 queued.get(&pkgbase),
                 &digest,
             );
-            if !args.dry_run && recorded.is_some_and(|p| p.input_digest == digest) {
+            if !args.dry_run && same_input {
                 forget(&queue, &mut queued, &pkgbase);
                 outcome(
                     r,
                     "unchanged",
                     "same input as the last confirmed push".into(),
                 )
-            } else if !withheld_deps.is_empty() {
-                // Checked after "unchanged": a published package has nothing to wait for, and
-                // a rejected dependency would otherwise keep it "waiting" for good.
+            } else if !withheld_deps.is_empty() && !same_input {
+                // Not for an input already published (also in a dry run): it has nothing to
+                // wait for, and a rejected dependency would otherwise keep it waiting for good.
                 withheld.insert(pkgbase.clone());
                 outcome(
                     r,
