@@ -508,7 +508,7 @@ fn with_the_gate_off_everything_is_published_and_then_only_flagged_changes_wait(
     assert_eq!(world.status(TOP), "would-review");
     assert_eq!(
         world.detail(TOP),
-        "waits for review: auth changes from zef:raku-aur-test to zef:someone-else"
+        "would wait for review: auth changes from zef:raku-aur-test to zef:someone-else"
     );
     assert!(world.queue_entry(TOP).is_none());
     assert_eq!(world.commits(TOP).len(), 1);

@@ -220,12 +220,14 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                         diff,
                         reasons,
                     }) => {
-                        let detail = waits_for_review(&reasons);
                         if args.dry_run {
                             withheld.insert(pkgbase.clone());
+                            let detail =
+                                format!("would wait for review: {}", reason_texts(&reasons));
                             println!("=== {pkgbase}: {message} ({detail})\n{diff}");
                             outcome(r, "would-review", detail)
                         } else {
+                            let detail = waits_for_review(&reasons);
                             let entry = Entry {
                                 pkgbase: pkgbase.clone(),
                                 pkgver: r.model.pkgver.to_string(),

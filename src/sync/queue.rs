@@ -145,6 +145,8 @@ impl Queue {
 
 /// `raku-aur review`: prints every pending entry with its reasons and diff.
 pub fn show(state: &Path) -> anyhow::Result<()> {
+    // A mistyped --state must not read as an empty queue.
+    require_state(state)?;
     let (entries, unreadable) = Queue::new(state).load()?;
     print!("{}", listing(state, &entries, &unreadable));
     Ok(())
@@ -226,12 +228,7 @@ pub enum Choice {
 /// the state directory's lock (a running sync holds it; this fails at once instead of
 /// waiting). Any name without an entry is an error and nothing is changed.
 pub fn decide(state: &Path, packages: &[String], choice: Choice) -> anyhow::Result<()> {
-    if !state.is_dir() {
-        bail!(
-            "{} is not a state directory (it does not exist)",
-            state.display()
-        );
-    }
+    require_state(state)?;
     let _lock = super::lock(state)?;
     let queue = Queue::new(state);
     let (mut entries, unreadable) = queue.load()?;
@@ -265,6 +262,16 @@ pub fn decide(state: &Path, packages: &[String], choice: Choice) -> anyhow::Resu
         entry.decision = verdict;
         queue.write(entry)?;
         println!("{} {}: {effect}", entry.pkgbase, entry.pkgver);
+    }
+    Ok(())
+}
+
+fn require_state(state: &Path) -> anyhow::Result<()> {
+    if !state.is_dir() {
+        bail!(
+            "{} is not a state directory: it does not exist (check --state)",
+            state.display()
+        );
     }
     Ok(())
 }
@@ -370,5 +377,13 @@ mod tests {
             queue.load().unwrap().0["raku-a"].decision,
             Verdict::Rejected
         );
+        let missing = state.path().join("no-such-state");
+        for result in [
+            show(&missing),
+            decide(&missing, &["raku-a".into()], Choice::Approve),
+        ] {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("is not a state directory"), "{err}");
+        }
     }
 }
