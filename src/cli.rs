@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::sync::queue::Choice;
+
 /// Publishes every distribution of the Raku ecosystem as an AUR package.
 #[derive(Debug, Parser)]
 #[command(name = "raku-aur", version, about)]
@@ -46,6 +48,23 @@ pub enum Command {
     /// Exit status: 0 all good; 1 some packages failed (the others were published); 2 nothing
     /// could be done (bad arguments, an unusable index or AUR metadata, the lock is held).
     Sync(SyncArgs),
+    /// Show the changes that wait for a maintainer's review, each with its reasons and the
+    /// unified diff against what the AUR has.
+    ///
+    /// Exit status: 0 (also when nothing waits); 2 when the queue cannot be read.
+    Review(ReviewArgs),
+    /// Approve changes waiting for review: the next sync pushes them, if it would still push
+    /// exactly the reviewed files.
+    ///
+    /// Exit status: 0 done; 2 nothing was changed (a package that is not in the queue, or a
+    /// sync holds the state directory's lock).
+    Approve(DecideArgs),
+    /// Reject changes waiting for review: sync does not push them, nor queue them again; a
+    /// different change to the same package waits for review anew.
+    ///
+    /// Exit status: 0 done; 2 nothing was changed (a package that is not in the queue, or a
+    /// sync holds the state directory's lock).
+    Reject(DecideArgs),
 }
 
 /// The index, selection and download options that `render` and later `sync` share.
@@ -121,6 +140,29 @@ pub struct SyncArgs {
     /// itself: they must be installed on this host.
     #[arg(long)]
     pub verify_build: bool,
+    /// The review gate: which kinds of change wait in the review queue instead of being
+    /// pushed. `None` (no `[review]` in the config) turns the gate off.
+    #[arg(skip)]
+    pub review: Option<crate::sync::review::ReviewPolicy>,
+}
+
+/// `review`'s options.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// sync's state directory, which holds the review queue (review/).
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+}
+
+/// `approve`'s and `reject`'s options.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// sync's state directory, which holds the review queue (review/).
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// The packages (pkgbase, e.g. raku-json-fast) to decide on.
+    #[arg(value_name = "PKG", required = true)]
+    pub packages: Vec<String>,
 }
 
 /// The Raku Ecosystem Archive's index of every release ever made.
@@ -216,6 +258,15 @@ pub fn main() -> ExitCode {
             crate::sync::Outcome::Clean => ExitCode::SUCCESS,
             crate::sync::Outcome::SomeFailed => ExitCode::from(EXIT_SOME_FAILED),
         }),
+        Command::Review(args) => crate::sync::queue::show(&args.state).map(|()| ExitCode::SUCCESS),
+        Command::Approve(args) => {
+            crate::sync::queue::decide(&args.state, &args.packages, Choice::Approve)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Reject(args) => {
+            crate::sync::queue::decide(&args.state, &args.packages, Choice::Reject)
+                .map(|()| ExitCode::SUCCESS)
+        }
     };
     match outcome {
         Ok(code) => code,

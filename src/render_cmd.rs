@@ -47,6 +47,10 @@ pub struct Rendered {
     pub dist: String,
     /// Package names of the other rendered packages this one needs (any phase).
     pub needs: BTreeSet<String>,
+    /// The release's auth as the index gives it, unsanitised, for the review gate.
+    pub auth: Option<String>,
+    /// See [`plan::PlannedPackage::system_deps`].
+    pub system_deps: BTreeSet<String>,
 }
 
 /// What the AUR already has, for runs that publish: which distributions it ships under
@@ -209,6 +213,8 @@ pub fn render_planned(
                         .map(ToString::to_string)
                         .collect(),
                     dist: p.release.identity(),
+                    auth: p.release.auth.clone(),
+                    system_deps: p.system_deps.clone(),
                     model,
                     pkgbuild,
                     srcinfo,

@@ -60,6 +60,9 @@ pub struct PlannedPackage {
     pub source_url: String,
     /// Names of the distributions this one needs at any phase (runtime, build, test).
     pub needs: BTreeSet<String>,
+    /// The Arch packages among the dependencies (any phase, recommendations too) that stand
+    /// for a native library, a program or a Perl 5 module: the review gate watches them.
+    pub system_deps: BTreeSet<String>,
     /// Things a reviewer should know that do not stop the package.
     pub notes: Vec<String>,
 }
@@ -370,6 +373,7 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
         .map_err(|e| format!("its dependencies cannot be read: {e}"))?;
     let cx = Context { release, tables };
     let mut needs = BTreeSet::new();
+    let mut system_deps = BTreeSet::new();
     let mut phase = |specs: &[DepSpec], out: &mut Vec<PackageRelation>| -> Result<(), String> {
         for spec in specs {
             match resolve(spec, &cx)? {
@@ -378,7 +382,10 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
                     needs.insert(dist);
                     out.extend(relations);
                 }
-                Resolved::System(relation) => out.push(relation),
+                Resolved::System(relation) => {
+                    system_deps.insert(relation.name.to_string());
+                    out.push(relation);
+                }
             }
         }
         Ok(())
@@ -400,6 +407,7 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
                 }
             }
             Ok(Resolved::System(r)) => {
+                system_deps.insert(r.name.to_string());
                 optdepends.push((r.name, "recommended by upstream".to_string()))
             }
             Ok(Resolved::Nothing) => {}
@@ -428,6 +436,7 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
         license,
         source_url,
         needs,
+        system_deps,
         notes,
     })
 }

@@ -184,11 +184,34 @@ fn system_requirements_map_through_the_table_or_hold() {
         ["openssl", "perl", "rakudo"]
     );
     assert_eq!(strings(&package(&p, "raku-c").depends), ["curl", "rakudo"]);
+    // The review gate learns which dependencies are system packages, not Raku ones.
+    assert_eq!(
+        Vec::from_iter(&package(&p, "raku-a").system_deps),
+        ["openssl", "perl"]
+    );
     assert_eq!(p.held.len(), 1);
     assert_eq!(
         p.held[0].reason,
         "needs the native library nosuchlib, which is not in data/system-packages.json"
     );
+}
+
+#[test]
+fn system_dependencies_are_marked_in_every_phase_and_raku_ones_are_not() {
+    let p = plan_of(&format!(
+        r#"[
+        {{"name":"App","version":"1",{URL},
+          "depends":{{"runtime":{{"requires":["Lib"],"recommends":["dot:from<bin>"]}},
+                      "build":{{"requires":["gcc:from<bin>"]}},
+                      "test":{{"requires":["POSIX:from<Perl5>"]}}}}}},
+        {{"name":"Lib","version":"1",{URL}}}
+    ]"#
+    ));
+    assert_eq!(
+        Vec::from_iter(&package(&p, "raku-app").system_deps),
+        ["gcc", "graphviz", "perl"]
+    );
+    assert!(package(&p, "raku-lib").system_deps.is_empty());
 }
 
 #[test]

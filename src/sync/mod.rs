@@ -6,8 +6,14 @@
 //! what changed, check the AUR's push rules locally, and push. One package's failure is
 //! recorded and the run goes on; packages that need a failed one wait for the next run. The
 //! record of what was published (`published.json`) only advances after a confirmed push.
+//!
+//! With a review policy ([`crate::cli::SyncArgs::review`]), a change of a kind the policy
+//! names is not pushed: it waits in the review queue ([`queue`]) until a maintainer approves
+//! exactly those files, and the packages that need it wait with it. Without a policy the queue
+//! is not consulted.
 
 pub mod decide;
+pub mod queue;
 pub mod review;
 pub mod verify;
 
@@ -28,6 +34,8 @@ use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::render::{self, model::PackageModel};
 use crate::render_cmd::{AurContext, Rendered, render_all};
 use decide::{Decision, Files};
+use queue::{Entry, Queue, Verdict};
+use review::{Proposed, Reason, ReviewPolicy};
 
 /// How the run ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +51,9 @@ pub enum Outcome {
 pub struct PackageOutcome {
     pub pkgbase: String,
     pub pkgver: String,
-    /// pushed / unchanged / would-push / failed / waiting
+    /// pushed / unchanged / would-push / failed / waiting / review / would-review / rejected
     pub status: &'static str,
-    /// The commit message, the error, or what it waits for.
+    /// The commit message, the error, what it waits for, or why it needs review.
     pub detail: String,
 }
 
@@ -105,12 +113,23 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
 
     let published_path = args.state.join("published.json");
     let mut published = load_published(&published_path)?;
+    let queue = Queue::new(&args.state);
+    let (mut queued, unreadable) = queue.load()?;
+    for (entry, error) in &unreadable {
+        tracing::warn!(%entry, %error, "unreadable review entry; its package is reviewed anew");
+    }
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
+    // Not published this run: failed, or needs a package that did (a failure of the run).
     let mut failed: BTreeSet<String> = BTreeSet::new();
+    // Not published this run: waits for review or was rejected, or needs such a package
+    // (the gate at work, not a failure).
+    let mut withheld: BTreeSet<String> = BTreeSet::new();
     for index in order {
         let r = &rendered[index];
         let pkgbase = r.model.pkgname.to_string();
         let waiting_for: Vec<&String> = r.needs.iter().filter(|n| failed.contains(*n)).collect();
+        let withheld_deps: Vec<&String> =
+            r.needs.iter().filter(|n| withheld.contains(*n)).collect();
         let outcome = if !waiting_for.is_empty() {
             failed.insert(pkgbase.clone());
             outcome(
@@ -120,13 +139,39 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
             )
         } else {
             let digest = input_digest(r);
-            let recorded = published.packages.get(&pkgbase);
-            if !args.dry_run && recorded.is_some_and(|p| p.input_digest == digest) {
+            let same_input = published
+                .packages
+                .get(&pkgbase)
+                .is_some_and(|p| p.input_digest == digest);
+            let held = already_held(
+                args.review.as_ref(),
+                args.dry_run,
+                queued.get(&pkgbase),
+                &digest,
+            );
+            if !args.dry_run && same_input {
+                forget(&queue, &mut queued, &pkgbase);
                 outcome(
                     r,
                     "unchanged",
                     "same input as the last confirmed push".into(),
                 )
+            } else if !withheld_deps.is_empty() && !same_input {
+                // Not for an input already published (also in a dry run): it has nothing to
+                // wait for, and a rejected dependency would otherwise keep it waiting for good.
+                withheld.insert(pkgbase.clone());
+                outcome(
+                    r,
+                    "waiting",
+                    format!(
+                        "needs {}, which is held back for review in this run",
+                        join(&withheld_deps)
+                    ),
+                )
+            } else if let Some((status, detail)) = held {
+                // The server is not asked again: nothing new was proposed since.
+                withheld.insert(pkgbase.clone());
+                outcome(r, status, detail)
             } else {
                 let job = Job {
                     model: r.model.clone(),
@@ -136,6 +181,13 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                     identity: identity.clone(),
                     dry_run: args.dry_run,
                     verify_build: args.verify_build,
+                    gate: args.review.as_ref().map(|policy| Gate {
+                        policy: policy.clone(),
+                        proposed: proposed(r),
+                        decided: queued
+                            .get(&pkgbase)
+                            .map(|e| (e.decision, e.files_digest.clone())),
+                    }),
                 };
                 let result = tokio::task::spawn_blocking(move || publish_one(&job))
                     .await
@@ -147,6 +199,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                         first,
                     }) => {
                         confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
+                        forget(&queue, &mut queued, &pkgbase);
                         if first {
                             set_keywords(&args, &auth, &pkgbase).await;
                         }
@@ -154,11 +207,57 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                     }
                     Ok(Step::Unchanged { commit }) => {
                         confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
+                        forget(&queue, &mut queued, &pkgbase);
                         outcome(r, "unchanged", "the server already has these files".into())
                     }
                     Ok(Step::WouldPush { message, diff }) => {
                         println!("=== {pkgbase}: {message}\n{diff}");
                         outcome(r, "would-push", message)
+                    }
+                    Ok(Step::Review {
+                        message,
+                        files,
+                        diff,
+                        reasons,
+                    }) => {
+                        if args.dry_run {
+                            withheld.insert(pkgbase.clone());
+                            let detail =
+                                format!("would wait for review: {}", reason_texts(&reasons));
+                            println!("=== {pkgbase}: {message} ({detail})\n{diff}");
+                            outcome(r, "would-review", detail)
+                        } else {
+                            let detail = waits_for_review(&reasons);
+                            let entry = Entry {
+                                pkgbase: pkgbase.clone(),
+                                pkgver: r.model.pkgver.to_string(),
+                                message,
+                                reasons,
+                                files_digest: queue::files_digest(&files),
+                                pkgbuild: files.pkgbuild,
+                                srcinfo: files.srcinfo,
+                                diff,
+                                input_digest: digest,
+                                decision: Verdict::Pending,
+                            };
+                            match queue.write(&entry) {
+                                Ok(()) => {
+                                    queued.insert(pkgbase.clone(), entry);
+                                    withheld.insert(pkgbase.clone());
+                                    outcome(r, "review", detail)
+                                }
+                                Err(error) => {
+                                    let error = format!("{error:#}; nothing was pushed");
+                                    tracing::error!(package = %pkgbase, %error, "queueing for review failed");
+                                    failed.insert(pkgbase.clone());
+                                    outcome(r, "failed", error)
+                                }
+                            }
+                        }
+                    }
+                    Ok(Step::Rejected { reasons }) => {
+                        withheld.insert(pkgbase.clone());
+                        outcome(r, "rejected", rejected(&reasons))
                     }
                     Err(error) => {
                         tracing::error!(package = %pkgbase, %error, "publishing failed");
@@ -172,9 +271,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
         outcomes.push(outcome);
     }
     outcomes.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
-    let any_failed = outcomes
-        .iter()
-        .any(|o| matches!(o.status, "failed" | "waiting"));
+    let any_failed = !failed.is_empty();
     print_summary(&outcomes, plan.held.len());
     let report = SyncReport {
         dry_run: args.dry_run,
@@ -202,6 +299,75 @@ fn outcome(r: &Rendered, status: &'static str, detail: String) -> PackageOutcome
     }
 }
 
+/// What the gate knows about `pkgbase` without the server: `Some` when the queue already
+/// holds this very input, pending or rejected, for reasons the policy still names.
+fn already_held(
+    policy: Option<&ReviewPolicy>,
+    dry_run: bool,
+    entry: Option<&Entry>,
+    input_digest: &str,
+) -> Option<(&'static str, String)> {
+    let (policy, entry) = (policy?, entry?);
+    let still_named = entry
+        .reasons
+        .iter()
+        .any(|r| policy.changes.contains(&r.kind));
+    if dry_run || entry.input_digest != input_digest || !still_named {
+        return None;
+    }
+    match entry.decision {
+        Verdict::Pending => Some(("review", waits_for_review(&entry.reasons))),
+        Verdict::Rejected => Some(("rejected", rejected(&entry.reasons))),
+        // Approved files are pushed, after checking that they are still what is proposed.
+        Verdict::Approved => None,
+    }
+}
+
+fn waits_for_review(reasons: &[Reason]) -> String {
+    format!("waits for review: {}", reason_texts(reasons))
+}
+
+fn rejected(reasons: &[Reason]) -> String {
+    format!("rejected by a maintainer: {}", reason_texts(reasons))
+}
+
+fn reason_texts(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(|r| r.text.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Drops the review entry of a package whose state the server has confirmed: whatever it
+/// proposed is pushed or moot. Touches the disk only when there is an entry.
+fn forget(queue: &Queue, queued: &mut BTreeMap<String, Entry>, pkgbase: &str) {
+    if queued.remove(pkgbase).is_some()
+        && let Err(error) = queue.remove(pkgbase)
+    {
+        tracing::warn!(package = %pkgbase, error = %format!("{error:#}"), "cannot remove the review entry");
+    }
+}
+
+/// What the gate needs to know about a rendered package besides its files.
+fn proposed(r: &Rendered) -> Proposed {
+    Proposed {
+        // `localname::url`; a URL never holds `::` (render refuses those).
+        source_urls: r
+            .model
+            .source
+            .iter()
+            .map(|s| {
+                s.split_once("::")
+                    .map_or(s.as_str(), |(_, url)| url)
+                    .to_string()
+            })
+            .collect(),
+        auth: r.auth.clone(),
+        system_deps: r.system_deps.clone(),
+    }
+}
+
 fn join(items: &[&String]) -> String {
     items
         .iter()
@@ -218,12 +384,16 @@ fn print_summary(outcomes: &[PackageOutcome], held: usize) {
         would_push = count("would-push"),
         failed = count("failed"),
         waiting = count("waiting"),
+        review = count("review"),
+        would_review = count("would-review"),
+        rejected = count("rejected"),
         held,
         "sync finished"
     );
 }
 
-/// Takes the state directory's lock for the whole run; the OS releases it if we die.
+/// Takes the state directory's lock for the whole run (or for `approve`/`reject`); the OS
+/// releases it if we die.
 fn lock(state: &Path) -> anyhow::Result<File> {
     let path = state.join("lock");
     let file = File::options()
@@ -307,10 +477,15 @@ fn confirm(
 
 /// sha256 over the files as rendered (pkgrel 1, no epoch): equal digests mean equal input.
 fn input_digest(r: &Rendered) -> String {
+    digest(&r.pkgbuild, &r.srcinfo)
+}
+
+/// sha256 over a PKGBUILD and a `.SRCINFO`.
+fn digest(pkgbuild: &str, srcinfo: &str) -> String {
     let mut hash = Sha256::new();
-    hash.update(r.pkgbuild.as_bytes());
+    hash.update(pkgbuild.as_bytes());
     hash.update([0]);
-    hash.update(r.srcinfo.as_bytes());
+    hash.update(srcinfo.as_bytes());
     crate::text::hex(&hash.finalize())
 }
 
@@ -363,6 +538,15 @@ struct Job {
     identity: Identity,
     dry_run: bool,
     verify_build: bool,
+    /// The review gate, when it is on.
+    gate: Option<Gate>,
+}
+
+struct Gate {
+    policy: ReviewPolicy,
+    proposed: Proposed,
+    /// A queued entry's decision and the digest of the files it was about.
+    decided: Option<(Verdict, String)>,
 }
 
 enum Step {
@@ -377,6 +561,17 @@ enum Step {
     WouldPush {
         message: String,
         diff: String,
+    },
+    /// The gate holds these files back: nothing was committed.
+    Review {
+        message: String,
+        files: Files,
+        diff: String,
+        reasons: Vec<Reason>,
+    },
+    /// A maintainer rejected exactly these files: nothing was committed.
+    Rejected {
+        reasons: Vec<Reason>,
     },
 }
 
@@ -425,6 +620,29 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
         }
         Decision::Commit { files, message, .. } => (files, message),
     };
+    // Decided on each attempt: after a retry the tip, and so the files, may differ from what
+    // a maintainer approved.
+    if let Some(gate) = &job.gate {
+        let reasons = review::reasons(&gate.policy, tip.as_ref(), &files, &gate.proposed);
+        if !reasons.is_empty() {
+            let digest = queue::files_digest(&files);
+            match &gate.decided {
+                Some((Verdict::Approved, d)) if *d == digest => {}
+                Some((Verdict::Rejected, d)) if *d == digest => {
+                    return Ok(Step::Rejected { reasons });
+                }
+                _ => {
+                    let diff = unified_diff(tip.as_ref(), &files);
+                    return Ok(Step::Review {
+                        message,
+                        files,
+                        diff,
+                        reasons,
+                    });
+                }
+            }
+        }
+    }
     if job.verify_build {
         verify::build(job.model.pkgname.as_ref(), &files).map_err(Attempt::Failed)?;
     }
@@ -477,7 +695,7 @@ fn tip_files(repo: &PackageRepo) -> Option<Files> {
     })
 }
 
-/// A unified diff of both files against the tip, for `--dry-run`.
+/// A unified diff of both files against the tip, for `--dry-run` and the review queue.
 fn unified_diff(tip: Option<&Files>, new: &Files) -> String {
     let empty = Files {
         pkgbuild: String::new(),
