@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::TypedValueParser as _;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Publishes every distribution of the Raku ecosystem as an AUR package.
 #[derive(Debug, Parser)]
@@ -14,6 +15,11 @@ pub struct Cli {
     /// per line, for journald or a log collector. RUST_LOG sets the level (default info).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The config file (TOML; see contrib/config.example.toml). Default:
+    /// $XDG_CONFIG_HOME/raku-aur/config.toml, else ~/.config/raku-aur/config.toml, used when it
+    /// exists. Flags given on the command line win over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,6 +52,12 @@ pub enum Command {
     /// Exit status: 0 all good; 1 some packages failed (the others were published); 2 nothing
     /// could be done (bad arguments, an unusable index or AUR metadata, the lock is held).
     Sync(SyncArgs),
+    /// Check the config file and the flags as `sync` would take them: print every setting in
+    /// effect and where it came from, check the ssh key (a regular file only its owner can
+    /// read) and the pinned host keys, and list every problem found.
+    ///
+    /// Exit status: 0 when sync could run with these settings; 2 otherwise.
+    CheckConfig(SyncArgs),
 }
 
 /// The index, selection and download options that `render` and later `sync` share.
@@ -67,6 +79,9 @@ pub struct SourceArgs {
     /// Named in each PKGBUILD's `# Maintainer:` line.
     #[arg(long, value_name = "NAME <EMAIL>", default_value = DEFAULT_MAINTAINER)]
     pub maintainer: String,
+    /// The config file's per-distribution and system-package overrides.
+    #[arg(skip)]
+    pub overrides: crate::plan::Overrides,
 }
 
 /// `render`'s own options.
@@ -85,8 +100,16 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Holds one git repository per package, the record of what was published, the lock and
-    /// report.json.
-    #[arg(long, value_name = "DIR")]
+    /// report.json. Required, here or as `state-dir` in the config file.
+    // The empty default only stands for "not given": the config file fills it in, or the run
+    // stops (see crate::config::apply_sync).
+    #[arg(
+        long,
+        value_name = "DIR",
+        value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from),
+        default_value = "",
+        hide_default_value = true
+    )]
     pub state: PathBuf,
     /// Where each package's repository lives; `{pkgbase}` is replaced.
     #[arg(
@@ -110,7 +133,13 @@ pub struct SyncArgs {
     )]
     pub aur_metadata: String,
     /// The bot's AUR account: only packages it maintains (or new ones) are pushed to.
-    #[arg(long, value_name = "NAME")]
+    /// Required, here or as `aur-user` in the config file.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub aur_user: String,
     /// Commit and push nothing; print the diff each package would get.
     #[arg(long)]
@@ -121,6 +150,9 @@ pub struct SyncArgs {
     /// itself: they must be installed on this host.
     #[arg(long)]
     pub verify_build: bool,
+    /// The config file's `[review]` policy; `None` leaves the review gate off.
+    #[arg(skip)]
+    pub review: Option<crate::sync::review::ReviewPolicy>,
 }
 
 /// The Raku Ecosystem Archive's index of every release ever made.
@@ -177,7 +209,9 @@ pub fn main() -> ExitCode {
         eprintln!("raku-aur: cannot set libgit2's timeouts: {e}");
         return ExitCode::from(EXIT_FATAL);
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let (_, sub_matches) = matches.subcommand().expect("clap requires a subcommand");
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -203,14 +237,18 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
+    let config = cli.config.as_deref();
     let outcome = match cli.command {
-        Command::Render(args) => runtime
-            .block_on(crate::render_cmd::run(args))
+        Command::Render(mut args) => crate::config::prepare_render(&mut args, sub_matches, config)
+            .and_then(|()| runtime.block_on(crate::render_cmd::run(args)))
             .map(|()| ExitCode::SUCCESS),
-        Command::Sync(args) => runtime.block_on(crate::sync::run(args)).map(|o| match o {
-            crate::sync::Outcome::Clean => ExitCode::SUCCESS,
-            crate::sync::Outcome::SomeFailed => ExitCode::from(EXIT_SOME_FAILED),
-        }),
+        Command::Sync(mut args) => crate::config::prepare_sync(&mut args, sub_matches, config)
+            .and_then(|()| runtime.block_on(crate::sync::run(args)))
+            .map(|o| match o {
+                crate::sync::Outcome::Clean => ExitCode::SUCCESS,
+                crate::sync::Outcome::SomeFailed => ExitCode::from(EXIT_SOME_FAILED),
+            }),
+        Command::CheckConfig(args) => Ok(crate::check_config::run(args, sub_matches, config)),
     };
     match outcome {
         Ok(code) => code,
@@ -224,7 +262,6 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
