@@ -783,7 +783,11 @@ pub fn apply_source(source: &mut SourceArgs, r: &mut Resolution) {
                 .iter()
                 .map(|(from, to)| format!("{} = {}", toml_str(from), toml_str(to)))
                 .collect();
-            format!("{{ {} }}", pairs.join(", "))
+            if pairs.is_empty() {
+                "{}".to_string()
+            } else {
+                format!("{{ {} }}", pairs.join(", "))
+            }
         },
     );
     r.pick(
@@ -800,31 +804,29 @@ pub fn apply_source(source: &mut SourceArgs, r: &mut Resolution) {
         |c| c.maintainer.clone(),
         |m| toml_str(m),
     );
-    match r.config {
-        Some(c) => {
-            source.overrides = c.overrides.clone();
-            for (key, value) in &c.shown {
-                r.settings.push(Setting {
-                    key: key.clone(),
-                    value: value.clone(),
-                    origin: Origin::Config,
-                });
-            }
-        }
-        None => source.overrides = Overrides::default(),
-    }
+    source.overrides = r
+        .config
+        .map_or_else(Overrides::default, |c| c.overrides.clone());
 }
 
 /// Applies the config file to `sync`'s options (and the shared ones); what is missing or
 /// invalid lands in `r.problems`.
 pub fn apply_sync(args: &mut SyncArgs, r: &mut Resolution) {
     apply_source(&mut args.source, r);
+    // The two settings without a default hold an empty placeholder until given.
+    let not_set = || "(not set)".to_string();
     let state = r.pick(
         "state",
         "state-dir",
         &mut args.state,
         |c| c.state_dir.clone(),
-        |p| show_path(p),
+        |p| {
+            if p.as_os_str().is_empty() {
+                not_set()
+            } else {
+                show_path(p)
+            }
+        },
     );
     match state {
         Origin::Default => {
@@ -843,7 +845,7 @@ pub fn apply_sync(args: &mut SyncArgs, r: &mut Resolution) {
         "aur-user",
         &mut args.aur_user,
         |c| c.aur_user.clone(),
-        |u| toml_str(u),
+        |u| if u.is_empty() { not_set() } else { toml_str(u) },
     );
     match user {
         Origin::Default => {
@@ -905,6 +907,14 @@ pub fn apply_sync(args: &mut SyncArgs, r: &mut Resolution) {
             key: "review".to_string(),
             value: unset("no [review] table, every change is pushed"),
             origin: Origin::Default,
+        });
+    }
+    // What only the file can set comes last, as tables come last in the file.
+    for (key, value) in r.config.map(|c| c.shown.as_slice()).unwrap_or_default() {
+        r.settings.push(Setting {
+            key: key.clone(),
+            value: value.clone(),
+            origin: Origin::Config,
         });
     }
 }
