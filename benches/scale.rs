@@ -160,6 +160,7 @@ fn main() {
         mirrors: vec![("https://".to_string(), NOWHERE.to_string())],
         cache: cache.clone(),
         maintainer: MAINTAINER.to_string(),
+        overrides: plan::Overrides::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -273,7 +274,13 @@ fn render_everything(
 }
 
 fn plan_all(releases: &[Release]) -> Plan {
-    plan::plan(releases.to_vec(), &[], &BTreeMap::new()).expect("plans")
+    plan::plan(
+        releases.to_vec(),
+        &[],
+        &BTreeMap::new(),
+        &plan::Overrides::default(),
+    )
+    .expect("plans")
 }
 
 /// Made-up but plausible facts for every planned package's tarball, varied by a hash of the

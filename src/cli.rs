@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::TypedValueParser as _;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::sync::queue::Choice;
 
@@ -16,6 +17,11 @@ pub struct Cli {
     /// per line, for journald or a log collector. RUST_LOG sets the level (default info).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The config file (TOML; see contrib/config.example.toml). Default:
+    /// $XDG_CONFIG_HOME/raku-aur/config.toml, else ~/.config/raku-aur/config.toml, used when it
+    /// exists. Flags given on the command line win over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -65,6 +71,12 @@ pub enum Command {
     /// Exit status: 0 done; 2 nothing was changed (a package that is not in the queue, or a
     /// sync holds the state directory's lock).
     Reject(DecideArgs),
+    /// Check the config file and the flags as `sync` would take them: print every setting in
+    /// effect and where it came from, check the ssh key (a regular file only its owner can
+    /// read) and the pinned host keys, and list every problem found.
+    ///
+    /// Exit status: 0 when sync could run with these settings; 2 otherwise.
+    CheckConfig(SyncArgs),
 }
 
 /// The index, selection and download options that `render` and later `sync` share.
@@ -86,6 +98,9 @@ pub struct SourceArgs {
     /// Named in each PKGBUILD's `# Maintainer:` line.
     #[arg(long, value_name = "NAME <EMAIL>", default_value = DEFAULT_MAINTAINER)]
     pub maintainer: String,
+    /// The config file's per-distribution and system-package overrides.
+    #[arg(skip)]
+    pub overrides: crate::plan::Overrides,
 }
 
 /// `render`'s own options.
@@ -104,8 +119,16 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Holds one git repository per package, the record of what was published, the lock and
-    /// report.json.
-    #[arg(long, value_name = "DIR")]
+    /// report.json. Required, here or as `state-dir` in the config file.
+    // The empty default only stands for "not given": the config file fills it in, or the run
+    // stops (see crate::config::apply_sync).
+    #[arg(
+        long,
+        value_name = "DIR",
+        value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from),
+        default_value = "",
+        hide_default_value = true
+    )]
     pub state: PathBuf,
     /// Where each package's repository lives; `{pkgbase}` is replaced.
     #[arg(
@@ -129,7 +152,13 @@ pub struct SyncArgs {
     )]
     pub aur_metadata: String,
     /// The bot's AUR account: only packages it maintains (or new ones) are pushed to.
-    #[arg(long, value_name = "NAME")]
+    /// Required, here or as `aur-user` in the config file.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub aur_user: String,
     /// Commit and push nothing; print the diff each package would get.
     #[arg(long)]
@@ -149,17 +178,19 @@ pub struct SyncArgs {
 /// `review`'s options.
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
-    /// sync's state directory, which holds the review queue (review/).
+    /// sync's state directory, which holds the review queue (review/). Default: `state-dir`
+    /// from the config file.
     #[arg(long, value_name = "DIR")]
-    pub state: PathBuf,
+    pub state: Option<PathBuf>,
 }
 
 /// `approve`'s and `reject`'s options.
 #[derive(Debug, Args)]
 pub struct DecideArgs {
-    /// sync's state directory, which holds the review queue (review/).
+    /// sync's state directory, which holds the review queue (review/). Default: `state-dir`
+    /// from the config file.
     #[arg(long, value_name = "DIR")]
-    pub state: PathBuf,
+    pub state: Option<PathBuf>,
     /// The packages (pkgbase, e.g. raku-json-fast) to decide on.
     #[arg(value_name = "PKG", required = true)]
     pub packages: Vec<String>,
@@ -219,7 +250,9 @@ pub fn main() -> ExitCode {
         eprintln!("raku-aur: cannot set libgit2's timeouts: {e}");
         return ExitCode::from(EXIT_FATAL);
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let (_, sub_matches) = matches.subcommand().expect("clap requires a subcommand");
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -250,23 +283,27 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
+    let config = cli.config.as_deref();
     let outcome = match cli.command {
-        Command::Render(args) => runtime
-            .block_on(crate::render_cmd::run(args))
+        Command::Render(mut args) => crate::config::prepare_render(&mut args, sub_matches, config)
+            .and_then(|()| runtime.block_on(crate::render_cmd::run(args)))
             .map(|()| ExitCode::SUCCESS),
-        Command::Sync(args) => runtime.block_on(crate::sync::run(args)).map(|o| match o {
-            crate::sync::Outcome::Clean => ExitCode::SUCCESS,
-            crate::sync::Outcome::SomeFailed => ExitCode::from(EXIT_SOME_FAILED),
-        }),
-        Command::Review(args) => crate::sync::queue::show(&args.state).map(|()| ExitCode::SUCCESS),
-        Command::Approve(args) => {
-            crate::sync::queue::decide(&args.state, &args.packages, Choice::Approve)
-                .map(|()| ExitCode::SUCCESS)
-        }
-        Command::Reject(args) => {
-            crate::sync::queue::decide(&args.state, &args.packages, Choice::Reject)
-                .map(|()| ExitCode::SUCCESS)
-        }
+        Command::Sync(mut args) => crate::config::prepare_sync(&mut args, sub_matches, config)
+            .and_then(|()| runtime.block_on(crate::sync::run(args)))
+            .map(|o| match o {
+                crate::sync::Outcome::Clean => ExitCode::SUCCESS,
+                crate::sync::Outcome::SomeFailed => ExitCode::from(EXIT_SOME_FAILED),
+            }),
+        Command::CheckConfig(args) => Ok(crate::check_config::run(args, sub_matches, config)),
+        Command::Review(args) => crate::config::state_dir(args.state, config)
+            .and_then(|state| crate::sync::queue::show(&state))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Approve(args) => crate::config::state_dir(args.state, config)
+            .and_then(|state| crate::sync::queue::decide(&state, &args.packages, Choice::Approve))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Reject(args) => crate::config::state_dir(args.state, config)
+            .and_then(|state| crate::sync::queue::decide(&state, &args.packages, Choice::Reject))
+            .map(|()| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,
@@ -280,7 +317,6 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {

@@ -11,7 +11,9 @@
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
 pub mod aur;
+pub mod check_config;
 pub mod cli;
+pub mod config;
 pub mod fetch;
 pub mod fsutil;
 pub mod index;

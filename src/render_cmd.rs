@@ -113,7 +113,7 @@ pub async fn render_all(
             .collect(),
         None => BTreeMap::new(),
     };
-    let mut plan = plan::plan(releases, &source.only, &existing)?;
+    let mut plan = plan::plan(releases, &source.only, &existing, &source.overrides)?;
     if let Some(aur) = aur {
         let taken: Vec<(String, String)> = plan
             .packages
@@ -126,7 +126,7 @@ pub async fn render_all(
         for (name, reason) in taken {
             plan.hold(&name, reason);
         }
-        hold_dangling(&mut plan, &aur.meta);
+        hold_dangling(&mut plan, &aur.meta, &source.overrides.system);
     }
     tracing::info!(
         packages = plan.packages.len(),
@@ -235,7 +235,7 @@ pub fn render_planned(
 
 /// Holds back every package with a dependency that neither this plan, the AUR nor Arch's
 /// repositories have (AUR helpers fail on those), until none is left.
-fn hold_dangling(plan: &mut Plan, meta: &AurMetadata) {
+fn hold_dangling(plan: &mut Plan, meta: &AurMetadata, additions: &plan::system::SystemAdditions) {
     loop {
         let ours: BTreeMap<String, alpm_types::Version> = plan
             .packages
@@ -254,7 +254,7 @@ fn hold_dangling(plan: &mut Plan, meta: &AurMetadata) {
                     .version_requirement
                     .as_ref()
                     .is_none_or(|req| req.is_satisfied_by(v)),
-                None => meta.satisfies(r) || plan::system::is_official(&name),
+                None => meta.satisfies(r) || plan::system::is_official(&name, additions),
             }
         };
         let dangling = plan.packages.iter().find_map(|p| {

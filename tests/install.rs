@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use common::fixtures::REA_ARCHIVE_PREFIX;
+use common::fixtures::{REA_ARCHIVE_PREFIX, fixture_metas, index_entry};
 use common::http::TestServer;
 use common::makepkg::{TEST_USER, test_user_ids};
 use common::sshd::{self, AurServer};
@@ -44,53 +44,6 @@ const SHARED_VENDOR_FILES: [&str; 3] = [
     "usr/share/perl6/vendor/repo.lock",
     "usr/share/perl6/vendor/precomp/.lock",
 ];
-
-/// The fixture distributions, as (directory, META6) pairs, sorted by directory.
-fn fixture_metas() -> Vec<(PathBuf, Value)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecosystem");
-    let mut dists: Vec<(PathBuf, Value)> = fs::read_dir(&root)
-        .expect("read the fixture ecosystem")
-        .map(|e| e.expect("read a fixture").path())
-        .map(|dir| {
-            let meta = fs::read(dir.join("META6.json")).expect("read META6.json");
-            let meta = serde_json::from_slice(&meta).expect("META6.json is JSON");
-            (dir, meta)
-        })
-        .collect();
-    dists.sort_by(|a, b| a.0.cmp(&b.0));
-    dists
-}
-
-/// The REA index entry for a fixture: its META6 plus what REA adds.
-fn index_entry(meta: &Value) -> Value {
-    let name = meta["name"].as_str().expect("name");
-    let dist = format!(
-        "{name}:ver<{}>:auth<{}>",
-        meta["version"].as_str().expect("version"),
-        meta["auth"].as_str().expect("auth")
-    );
-    let mut entry = meta.clone();
-    let first = name.chars().next().expect("a name").to_ascii_uppercase();
-    entry["dist"] = json!(dist);
-    entry["release-date"] = json!("2026-01-01");
-    entry["source-url"] = json!(format!(
-        "{REA_ARCHIVE_PREFIX}{first}/{}/{}.tar.gz",
-        percent_encode(name),
-        percent_encode(&dist)
-    ));
-    entry
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// A gzipped tarball of `dir` under the single top directory `top`, as REA archives are;
 /// deterministic (sorted entries, mtime 0, root-owned) so checksums are stable.

@@ -58,9 +58,11 @@ impl Ecosystem {
     }
 }
 
-/// `raku-aur render` on `indexes` into `out`, downloading archives from `server`.
+/// `raku-aur render` on `indexes` into `out`, downloading archives from `server`. The config
+/// directory is an empty one beside the cache, so no config file on this machine applies.
 fn render_command(indexes: &[PathBuf], out: &Path, cache: &Path, server: &TestServer) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+    cmd.env("XDG_CONFIG_HOME", cache.with_extension("no-config"));
     cmd.arg("render");
     for index in indexes {
         cmd.arg("--index").arg(index);

@@ -19,8 +19,13 @@
 //!   `>=1.2` plus `<1.3`; every emitted constraint is checked with pacman's vercmp against
 //!   the version we publish. Anything that cannot be honoured holds the package back.
 //! - **Holding back is transitive**: a package that needs a held-back package is held back.
+//! - **The operator's [`Overrides`]** (the config file) apply on top: an auth pin makes
+//!   selection prefer that auth and holds the distribution when the index has no release by
+//!   it; `exclude` and `hold` hold it; dropped requests leave every phase before resolution,
+//!   extra requests join the runtime phase; skip-check clears the test phase and `check()`.
 
 pub mod license;
+pub mod overrides;
 pub mod system;
 
 use std::cmp::Ordering;
@@ -35,7 +40,8 @@ use crate::raku::depspec::{DepSpec, External, ModuleRequest};
 use crate::raku::version::RakuVersion;
 use crate::text::escape_for_log;
 use license::MappedLicense;
-use system::SystemKind;
+pub use overrides::{DistOverride, Overrides};
+use system::{SystemAdditions, SystemKind};
 
 /// Every generated package name starts with this.
 pub const PKGNAME_PREFIX: &str = "raku-";
@@ -65,6 +71,8 @@ pub struct PlannedPackage {
     pub system_deps: BTreeSet<String>,
     /// Things a reviewer should know that do not stop the package.
     pub notes: Vec<String>,
+    /// The operator asked for no `check()` (config `skip-check`).
+    pub skip_check: bool,
 }
 
 /// A distribution that will not be rendered, and the one-line reason.
@@ -108,20 +116,21 @@ pub struct Plan {
 #[non_exhaustive]
 pub enum PlanError {
     #[error(
-        "--only names {0}, which no index entry has (names are case-sensitive, e.g. JSON::Fast)"
+        "--only (or publish.only in the config file) names {0}, which no index entry has (names are case-sensitive, e.g. JSON::Fast)"
     )]
     UnknownOnly(String),
 }
 
 /// Plans every distribution in `releases`; with a non-empty `only`, just those
 /// distributions and everything they need. Distributions in `existing` (by name) are not
-/// planned: dependents depend on the existing package.
+/// planned: dependents depend on the existing package. `overrides` are the operator's.
 pub fn plan(
     releases: Vec<Release>,
     only: &[String],
     existing: &BTreeMap<String, ExistingPackage>,
+    overrides: &Overrides,
 ) -> Result<Plan, PlanError> {
-    let selected = select(releases);
+    let selected = select(releases, overrides);
     let missing: Vec<&String> = only.iter().filter(|n| !selected.contains_key(*n)).collect();
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|n| escape_for_log(n)).collect();
@@ -130,6 +139,11 @@ pub fn plan(
 
     let mut held: BTreeMap<String, String> = BTreeMap::new();
     let names = assign_names(&selected, &mut held);
+    for (name, release) in &selected {
+        if let Some(reason) = overrides.hold_reason(name, release.auth.as_deref()) {
+            held.entry(name.clone()).or_insert(reason);
+        }
+    }
     let providers = provider_index(&selected);
 
     let mut planned: BTreeMap<String, PlannedPackage> = BTreeMap::new();
@@ -138,6 +152,7 @@ pub fn plan(
         providers: &providers,
         selected: &selected,
         existing,
+        overrides,
     };
     for (name, release) in &selected {
         if held.contains_key(name) || existing.contains_key(name) {
@@ -217,12 +232,22 @@ impl Plan {
     }
 }
 
-/// The newest release of each distribution name.
-fn select(releases: Vec<Release>) -> BTreeMap<String, Release> {
+/// The newest release of each distribution name; for a name whose auth the operator pinned,
+/// the newest by that auth when there is one.
+fn select(releases: Vec<Release>, overrides: &Overrides) -> BTreeMap<String, Release> {
     let mut by_name: BTreeMap<String, Release> = BTreeMap::new();
     for release in releases {
+        let pinned = |r: &Release| {
+            overrides
+                .pinned_auth(&r.name)
+                .is_some_and(|auth| r.auth.as_deref() == Some(auth))
+        };
         match by_name.get(&release.name) {
-            Some(current) if preference(current, &release) != Ordering::Less => {}
+            Some(current)
+                if pinned(current)
+                    .cmp(&pinned(&release))
+                    .then_with(|| preference(current, &release))
+                    != Ordering::Less => {}
             _ => {
                 by_name.insert(release.name.clone(), release);
             }
@@ -349,6 +374,7 @@ struct Tables<'a> {
     providers: &'a BTreeMap<&'a str, Vec<&'a str>>,
     selected: &'a BTreeMap<String, Release>,
     existing: &'a BTreeMap<String, ExistingPackage>,
+    overrides: &'a Overrides,
 }
 
 struct Context<'a> {
@@ -371,6 +397,7 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
         .depends
         .as_ref()
         .map_err(|e| format!("its dependencies cannot be read: {e}"))?;
+    let phases = tables.overrides.phases_for(&release.name, phases);
     let cx = Context { release, tables };
     let mut needs = BTreeSet::new();
     let mut system_deps = BTreeSet::new();
@@ -398,6 +425,13 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
     phase(&phases.build, &mut makedepends)?;
     phase(&phases.test, &mut checkdepends)?;
     let mut notes = Vec::new();
+    let skip_check = tables.overrides.skip_check(&release.name);
+    if skip_check {
+        notes.push(format!(
+            "no check(): {} sets skip-check",
+            escape_for_log(&tables.overrides.origin)
+        ));
+    }
     let mut optdepends = Vec::new();
     for spec in &phases.recommends {
         match resolve(spec, &cx) {
@@ -438,6 +472,7 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
         needs,
         system_deps,
         notes,
+        skip_check,
     })
 }
 
@@ -455,7 +490,9 @@ fn dedup_relations(
 fn resolve(spec: &DepSpec, cx: &Context) -> Result<Resolved, String> {
     match spec {
         DepSpec::Module(request) => resolve_module(request, cx),
-        DepSpec::External(external) => resolve_external(external).map(Resolved::System),
+        DepSpec::External(external) => {
+            resolve_external(external, &cx.tables.overrides.system).map(Resolved::System)
+        }
         DepSpec::AnyOf(alternatives) => {
             let mut reasons = Vec::new();
             for alternative in alternatives {
@@ -472,11 +509,20 @@ fn resolve(spec: &DepSpec, cx: &Context) -> Result<Resolved, String> {
     }
 }
 
-fn resolve_external(external: &External) -> Result<PackageRelation, String> {
-    let (kind, name, what) = match external {
-        External::Native { name, .. } => (SystemKind::Native, name, "native library"),
-        External::Bin { name } => (SystemKind::Bin, name, "program"),
-        External::Perl5 { name } => (SystemKind::Perl5, name, "Perl 5 module"),
+fn resolve_external(
+    external: &External,
+    additions: &SystemAdditions,
+) -> Result<PackageRelation, String> {
+    // The config file can add native libraries and programs, not Perl 5 modules.
+    let (kind, name, what, config_table) = match external {
+        External::Native { name, .. } => (
+            SystemKind::Native,
+            name,
+            "native library",
+            Some("system.native"),
+        ),
+        External::Bin { name } => (SystemKind::Bin, name, "program", Some("system.bin")),
+        External::Perl5 { name } => (SystemKind::Perl5, name, "Perl 5 module", None),
         External::Other { from, name } => {
             return Err(format!(
                 "needs {} from {}, which raku-aur cannot map to an Arch package",
@@ -485,13 +531,16 @@ fn resolve_external(external: &External) -> Result<PackageRelation, String> {
             ));
         }
     };
-    system::arch_package(kind, name)
+    system::arch_package(kind, name, additions)
         .map(|pkg| PackageRelation::new(pkg, None))
         .ok_or_else(|| {
-            format!(
-                "needs the {what} {}, which is not in data/system-packages.json",
-                escape_for_log(name)
-            )
+            let name = escape_for_log(name);
+            match config_table {
+                Some(table) => format!(
+                    "needs the {what} {name}, which is neither in data/system-packages.json nor in the config file's [{table}]"
+                ),
+                None => format!("needs the {what} {name}, which is not in data/system-packages.json"),
+            }
         })
 }
 

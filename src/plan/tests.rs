@@ -15,7 +15,7 @@ fn real(file: &str) -> Vec<Release> {
 }
 
 fn plan_of(json: &str) -> Plan {
-    plan(releases(json), &[], &BTreeMap::new()).expect("plans")
+    plan(releases(json), &[], &BTreeMap::new(), &Overrides::default()).expect("plans")
 }
 
 fn package<'a>(plan: &'a Plan, pkgname: &str) -> &'a PlannedPackage {
@@ -33,7 +33,13 @@ const URL: &str = r#""source-url":"https://example.org/x.tar.gz""#;
 
 #[test]
 fn the_highest_raku_version_wins_not_the_newest_release() {
-    let p = plan(real("rea-sample.json"), &[], &BTreeMap::new()).unwrap();
+    let p = plan(
+        real("rea-sample.json"),
+        &[],
+        &BTreeMap::new(),
+        &Overrides::default(),
+    )
+    .unwrap();
     let output = package(&p, "raku-test-output");
     assert_eq!(output.release.version.to_string(), "1.001006");
     assert_eq!(
@@ -192,7 +198,7 @@ fn system_requirements_map_through_the_table_or_hold() {
     assert_eq!(p.held.len(), 1);
     assert_eq!(
         p.held[0].reason,
-        "needs the native library nosuchlib, which is not in data/system-packages.json"
+        "needs the native library nosuchlib, which is neither in data/system-packages.json nor in the config file's [system.native]"
     );
 }
 
@@ -282,6 +288,7 @@ fn existing_aur_packages_replace_ours() {
         )),
         &[],
         &existing,
+        &Overrides::default(),
     )
     .unwrap();
     assert_eq!(
@@ -310,6 +317,7 @@ fn only_selects_a_closure() {
         real("rea-sample.json"),
         &["Cro::HTTP".to_string()],
         &BTreeMap::new(),
+        &Overrides::default(),
     )
     .unwrap();
     let names: Vec<&str> = p.packages.iter().map(|p| p.pkgname.as_ref()).collect();
@@ -320,7 +328,8 @@ fn only_selects_a_closure() {
         plan(
             real("rea-sample.json"),
             &["No::Such".to_string()],
-            &BTreeMap::new()
+            &BTreeMap::new(),
+            &Overrides::default()
         )
         .unwrap_err(),
         PlanError::UnknownOnly("No::Such".into())
@@ -350,14 +359,20 @@ fn input_order_does_not_matter() {
             p.held,
         )
     };
-    let a = summary(plan(forward, &[], &BTreeMap::new()).unwrap());
-    let b = summary(plan(backward, &[], &BTreeMap::new()).unwrap());
+    let a = summary(plan(forward, &[], &BTreeMap::new(), &Overrides::default()).unwrap());
+    let b = summary(plan(backward, &[], &BTreeMap::new(), &Overrides::default()).unwrap());
     assert_eq!(a, b);
 }
 
 #[test]
 fn the_closed_sample_plans_with_a_short_true_held_list() {
-    let p = plan(real("rea-sample.json"), &[], &BTreeMap::new()).unwrap();
+    let p = plan(
+        real("rea-sample.json"),
+        &[],
+        &BTreeMap::new(),
+        &Overrides::default(),
+    )
+    .unwrap();
     let held: Vec<String> = p
         .held
         .iter()
@@ -373,4 +388,163 @@ fn the_closed_sample_plans_with_a_short_true_held_list() {
         ]
     );
     assert_eq!(p.packages.len(), 59, "61 names, minus the two held back");
+}
+
+fn plan_with(json: &str, overrides: &Overrides) -> Plan {
+    plan(releases(json), &[], &BTreeMap::new(), overrides).expect("plans")
+}
+
+fn reason_for<'a>(plan: &'a Plan, dist_prefix: &str) -> &'a str {
+    plan.held
+        .iter()
+        .find(|h| h.dist.starts_with(dist_prefix))
+        .map(|h| h.reason.as_str())
+        .unwrap_or_else(|| panic!("{dist_prefix} not held: {:?}", plan.held))
+}
+
+fn with_dist(dist: &str, o: DistOverride) -> Overrides {
+    Overrides {
+        origin: "cfg.toml".into(),
+        dists: [(dist.to_string(), o)].into(),
+        ..Overrides::default()
+    }
+}
+
+#[test]
+fn an_auth_pin_selects_that_auth_even_over_a_newer_release() {
+    let json = format!(
+        r#"[
+        {{"name":"A","version":"2","auth":"zef:new",{URL}}},
+        {{"name":"A","version":"1","auth":"zef:old",{URL}}},
+        {{"name":"B","version":"1","auth":"zef:x",{URL},"depends":["A"]}}
+    ]"#
+    );
+    assert_eq!(
+        package(&plan_of(&json), "raku-a").release.auth.as_deref(),
+        Some("zef:new")
+    );
+    let pin = |auth: &str| {
+        with_dist(
+            "A",
+            DistOverride {
+                auth: Some(auth.into()),
+                ..DistOverride::default()
+            },
+        )
+    };
+    let p = plan_with(&json, &pin("zef:old"));
+    assert_eq!(
+        package(&p, "raku-a").release.auth.as_deref(),
+        Some("zef:old")
+    );
+    let p = plan_with(&json, &pin("zef:nobody"));
+    assert_eq!(
+        reason_for(&p, "A:"),
+        "cfg.toml pins auth zef:nobody, and the index has no release by it (the newest is by zef:new)"
+    );
+    assert_eq!(reason_for(&p, "B:"), "needs raku-a, which is held back");
+    assert!(p.packages.is_empty());
+}
+
+#[test]
+fn exclude_and_hold_hold_dependents_too() {
+    let json = format!(
+        r#"[
+        {{"name":"A","version":"1",{URL}}},
+        {{"name":"B","version":"1",{URL},"depends":["A"]}},
+        {{"name":"C","version":"1",{URL}}}
+    ]"#
+    );
+    let mut o = with_dist(
+        "C",
+        DistOverride {
+            hold: Some("waiting for upstream".into()),
+            ..DistOverride::default()
+        },
+    );
+    o.exclude.insert("A".into());
+    let p = plan_with(&json, &o);
+    assert!(p.packages.is_empty(), "{:?}", p.packages);
+    assert_eq!(
+        reason_for(&p, "A:"),
+        "excluded by publish.exclude in cfg.toml"
+    );
+    assert_eq!(reason_for(&p, "B:"), "needs raku-a, which is held back");
+    assert_eq!(
+        reason_for(&p, "C:"),
+        "held by cfg.toml: waiting for upstream"
+    );
+}
+
+#[test]
+fn dropped_extra_and_skipped_requests_change_the_dependencies() {
+    let json = format!(
+        r#"[
+        {{"name":"A","version":"1",{URL},
+          "depends":["Missing::Thing", "B:ver<9+>"],
+          "test-depends":["Tester"]}},
+        {{"name":"B","version":"1.5",{URL}}},
+        {{"name":"C","version":"1",{URL}}}
+    ]"#
+    );
+    let p = plan_of(&json);
+    assert!(reason_for(&p, "A:").contains("Missing::Thing"));
+    let o = with_dist(
+        "A",
+        DistOverride {
+            drop_depends: ["Missing::Thing".to_string(), "B".to_string()].into(),
+            extra_depends: vec![
+                "B:ver<1.2+>".parse().unwrap(),
+                "C".parse().unwrap(),
+                "curl:from<bin>".parse().unwrap(),
+            ],
+            skip_check: true,
+            ..DistOverride::default()
+        },
+    );
+    let p = plan_with(&json, &o);
+    let a = package(&p, "raku-a");
+    assert_eq!(
+        strings(&a.depends),
+        ["curl", "raku-b>=1.2", "raku-c", "rakudo"]
+    );
+    assert!(a.checkdepends.is_empty());
+    assert!(a.skip_check);
+    assert!(
+        a.notes
+            .contains(&"no check(): cfg.toml sets skip-check".to_string()),
+        "{:?}",
+        a.notes
+    );
+    assert_eq!(
+        a.needs,
+        ["B".to_string(), "C".to_string()].into_iter().collect()
+    );
+}
+
+#[test]
+fn system_additions_map_native_and_bin_requests() {
+    let json = format!(
+        r#"[{{"name":"A","version":"1",{URL},
+          "depends":["mylib:from<native>", "mytool:from<bin>"]}}]"#
+    );
+    let p = plan_of(&json);
+    assert!(
+        reason_for(&p, "A:").contains("neither in data/system-packages.json"),
+        "{:?}",
+        p.held
+    );
+    let name = |s: &str| Name::new(s).unwrap();
+    let o = Overrides {
+        system: system::SystemAdditions {
+            native: [("mylib".to_string(), name("libmylib"))].into(),
+            bin: [("mytool".to_string(), name("mytool-bin"))].into(),
+        },
+        ..Overrides::default()
+    };
+    let p = plan_with(&json, &o);
+    assert_eq!(
+        strings(&package(&p, "raku-a").depends),
+        ["libmylib", "mytool-bin", "rakudo"]
+    );
 }

@@ -50,7 +50,7 @@ const TARGET_FACTS: &[(&str, &str)] = &[("by-distro.name", "arch"), ("by-kernel.
 
 /// Whether `c` can break a log line or reorder the text around it: control characters, Unicode
 /// line and paragraph separators, and bidirectional controls ("Trojan Source").
-fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')

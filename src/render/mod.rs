@@ -50,8 +50,10 @@ pub fn assemble(
             crate::text::escape_for_log(&p.source_url)
         ));
     }
+    // The operator's skip-check leaves the tests out, and with them prove's perl.
+    let run_tests = facts.has_tests && !p.skip_check;
     let mut checkdepends = p.checkdepends.clone();
-    if facts.has_tests {
+    if run_tests {
         // check() runs the tests with perl's prove, as rakudo has no TAP harness of its own.
         let perl = PackageRelation::new(alpm_types::Name::new("perl").expect("valid name"), None);
         if !checkdepends.contains(&perl) {
@@ -88,7 +90,7 @@ pub fn assemble(
         build: BuildSteps {
             dist: shell::sanitize_line(&release.identity(), 500),
             source_dir: facts.top_dir.clone(),
-            tests: if facts.has_tests {
+            tests: if run_tests {
                 vec!["t".to_string()]
             } else {
                 Vec::new()

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use flate2::{Compression, GzBuilder};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tar::{EntryType, Header};
 
 use super::http::percent_decode;
@@ -18,6 +18,55 @@ use super::http::percent_decode;
 /// Where REA keeps its archives; the `source-url` of every entry in `tests/data/rea-*.json`
 /// starts with this.
 pub const REA_ARCHIVE_PREFIX: &str = "https://raw.githubusercontent.com/raku/REA/main/archive/";
+
+/// The distributions of the small ecosystem written for the tests (`tests/fixtures/ecosystem/`),
+/// as (directory, META6) pairs, sorted by directory.
+pub fn fixture_metas() -> Vec<(PathBuf, Value)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecosystem");
+    let mut dists: Vec<(PathBuf, Value)> = fs::read_dir(&root)
+        .expect("read the fixture ecosystem")
+        .map(|e| e.expect("read a fixture").path())
+        .map(|dir| {
+            let meta = fs::read(dir.join("META6.json")).expect("read META6.json");
+            let meta = serde_json::from_slice(&meta).expect("META6.json is JSON");
+            (dir, meta)
+        })
+        .collect();
+    dists.sort_by(|a, b| a.0.cmp(&b.0));
+    dists
+}
+
+/// The REA index entry for a fixture: its META6 plus what REA adds (`dist`, a release date,
+/// and a `source-url` under [`REA_ARCHIVE_PREFIX`]).
+pub fn index_entry(meta: &Value) -> Value {
+    let name = meta["name"].as_str().expect("name");
+    let dist = format!(
+        "{name}:ver<{}>:auth<{}>",
+        meta["version"].as_str().expect("version"),
+        meta["auth"].as_str().expect("auth")
+    );
+    let mut entry = meta.clone();
+    let first = name.chars().next().expect("a name").to_ascii_uppercase();
+    entry["dist"] = json!(dist);
+    entry["release-date"] = json!("2026-01-01");
+    entry["source-url"] = json!(format!(
+        "{REA_ARCHIVE_PREFIX}{first}/{}/{}.tar.gz",
+        percent_encode(name),
+        percent_encode(&dist)
+    ));
+    entry
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 /// What to put into an archive besides the files every fixture gets.
 #[derive(Debug, Clone, Default)]

@@ -10,6 +10,8 @@ use super::sshd::{AurServer, BOT_ACCOUNT};
 
 /// Appends `sync` and its flags, without `--only` or extras, to `command` (the binary itself,
 /// or a wrapper that runs it as another user); `key` and `known_hosts` vary per test.
+/// `XDG_CONFIG_HOME` names an empty directory, so no config file on this machine applies (a
+/// wrapper that clears the environment must give the user a HOME without one).
 pub fn add_sync_args(
     command: &mut Command,
     dir: &Path,
@@ -19,6 +21,7 @@ pub fn add_sync_args(
     known_hosts: &Path,
 ) {
     command
+        .env("XDG_CONFIG_HOME", dir.join("no-config"))
         .arg("sync")
         .arg("--index")
         .arg(dir.join("index.json"))

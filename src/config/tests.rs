@@ -1,0 +1,520 @@
+use super::*;
+use crate::cli::{Cli, Command};
+use crate::sync::review::ReviewKind;
+use clap::{CommandFactory, FromArgMatches};
+
+const PATH: &str = "/etc/raku-aur/config.toml";
+
+fn parsed(text: &str) -> Config {
+    parse(text, Path::new(PATH)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The error for `text`, checked to name the file, and its line and key.
+fn invalid(text: &str) -> (usize, String, String) {
+    let e = parse(text, Path::new(PATH)).expect_err("the config is invalid");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with(&format!("config file {PATH}, line ")),
+        "{shown}"
+    );
+    match e {
+        ConfigError::Invalid {
+            line: Some(line),
+            key,
+            message,
+            ..
+        } => {
+            let key = key.unwrap_or_else(|| panic!("no key in {shown}"));
+            assert!(shown.contains(&format!(", key {key}: ")), "{shown}");
+            (line, key, message)
+        }
+        other => panic!("not an error with a line: {other:?}"),
+    }
+}
+
+const FULL: &str = r#"
+maintainer = "Jane Doe <jane@example.org>"
+aur-user = "raku-bot"
+ssh-key = "keys/aur"
+known-hosts = "/etc/raku-aur/known_hosts"
+remote = "ssh://aur@aur.archlinux.org/{pkgbase}.git"
+state-dir = "/var/lib/raku-aur"
+cache-dir = "cache"
+indexes = ["https://example.org/META.json", "local.json"]
+aur-metadata = "aur.json"
+
+[mirrors]
+"https://raw.githubusercontent.com/" = "http://mirror.local/gh/"
+"https://raw.githubusercontent.com/raku/REA/" = "http://mirror.local/rea/"
+
+[publish]
+only = ["JSON::Fast"]
+exclude = ["Bad::Dist", "Other"]
+
+[system.native]
+mylib = "libmylib"
+ssl = "openssl-1.1"
+
+[system.bin]
+mytool = "mytool-bin"
+
+[dist."Foo::Bar"]
+auth = "zef:someone"
+extra-depends = ["Baz:ver<1.2+>", "curl:from<bin>"]
+drop-depends = ["Broken::Thing"]
+skip-check = true
+hold = "  waits for rakudo 2026.05  "
+
+[review]
+changes = ["first-publication", "license-change"]
+"#;
+
+#[test]
+fn a_full_config_parses_into_types_with_paths_resolved() {
+    let c = parsed(FULL);
+    assert_eq!(c.path, Path::new(PATH));
+    assert_eq!(c.maintainer.as_deref(), Some("Jane Doe <jane@example.org>"));
+    assert_eq!(c.aur_user.as_deref(), Some("raku-bot"));
+    assert_eq!(
+        c.ssh_key.as_deref(),
+        Some(Path::new("/etc/raku-aur/keys/aur"))
+    );
+    assert_eq!(
+        c.known_hosts.as_deref(),
+        Some(Path::new("/etc/raku-aur/known_hosts"))
+    );
+    assert_eq!(
+        c.cache_dir.as_deref(),
+        Some(Path::new("/etc/raku-aur/cache"))
+    );
+    assert_eq!(
+        c.indexes.unwrap(),
+        ["https://example.org/META.json", "/etc/raku-aur/local.json"]
+    );
+    assert_eq!(c.aur_metadata.as_deref(), Some("/etc/raku-aur/aur.json"));
+    // The most specific prefix first, whatever the file's order.
+    assert_eq!(
+        c.mirrors.unwrap(),
+        [
+            (
+                "https://raw.githubusercontent.com/raku/REA/".to_string(),
+                "http://mirror.local/rea/".to_string()
+            ),
+            (
+                "https://raw.githubusercontent.com/".to_string(),
+                "http://mirror.local/gh/".to_string()
+            ),
+        ]
+    );
+    assert_eq!(c.only, ["JSON::Fast"]);
+    let o = &c.overrides;
+    assert_eq!(o.origin, PATH);
+    assert_eq!(
+        o.exclude,
+        ["Bad::Dist".to_string(), "Other".to_string()].into()
+    );
+    assert_eq!(o.system.native["ssl"].as_ref(), "openssl-1.1");
+    assert_eq!(o.system.bin["mytool"].as_ref(), "mytool-bin");
+    let d = &o.dists["Foo::Bar"];
+    assert_eq!(d.auth.as_deref(), Some("zef:someone"));
+    assert_eq!(
+        d.extra_depends,
+        [
+            "Baz:ver<1.2+>".parse::<DepSpec>().unwrap(),
+            "curl:from<bin>".parse().unwrap()
+        ]
+    );
+    assert_eq!(d.drop_depends, ["Broken::Thing".to_string()].into());
+    assert!(d.skip_check);
+    assert_eq!(d.hold.as_deref(), Some("waits for rakudo 2026.05"));
+    let review = c.review.unwrap();
+    assert_eq!(
+        review.changes,
+        [ReviewKind::FirstPublication, ReviewKind::LicenseChange].into()
+    );
+    assert_eq!(
+        c.shown,
+        [
+            ("publish.exclude", r#"["Bad::Dist", "Other"]"#),
+            ("system.native.mylib", r#""libmylib""#),
+            ("system.native.ssl", r#""openssl-1.1""#),
+            ("system.bin.mytool", r#""mytool-bin""#),
+            ("dist.\"Foo::Bar\".auth", r#""zef:someone""#),
+            (
+                "dist.\"Foo::Bar\".extra-depends",
+                r#"["Baz:ver<1.2+>", "curl:from<bin>"]"#
+            ),
+            ("dist.\"Foo::Bar\".drop-depends", r#"["Broken::Thing"]"#),
+            ("dist.\"Foo::Bar\".skip-check", "true"),
+            ("dist.\"Foo::Bar\".hold", r#""waits for rakudo 2026.05""#),
+            (
+                "review.changes",
+                r#"["first-publication", "license-change"]"#
+            ),
+            (
+                "review.archive",
+                &toml_list(&[crate::sync::review::REA_ARCHIVE_PREFIX])
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+}
+
+#[test]
+fn an_empty_file_sets_nothing() {
+    let c = parsed("");
+    assert!(c.maintainer.is_none() && c.indexes.is_none() && c.review.is_none());
+    assert_eq!(
+        c.overrides,
+        Overrides {
+            origin: PATH.into(),
+            ..Overrides::default()
+        }
+    );
+}
+
+#[test]
+fn bad_values_are_errors_with_line_and_key() {
+    let cases: &[(&str, usize, &str, &str)] = &[
+        (
+            "aur-user = \"bot\"\nmaintainer = \"Jane Doe\"\n",
+            2,
+            "maintainer",
+            "\"Jane Doe\" is not `Name <email>`",
+        ),
+        (
+            "maintainer = \"Jane <jane@x>\\nInjected: 1\"\n",
+            1,
+            "maintainer",
+            "contains a control or bidirectional character",
+        ),
+        (
+            "[mirrors]\n\"https://a.example/\" = \"ftp://b.example/\"\n",
+            2,
+            "mirrors.\"https://a.example/\"",
+            "is not an http:// or https:// URL prefix",
+        ),
+        (
+            "[mirrors]\n\"a.example/\" = \"https://b.example/\"\n",
+            2,
+            "mirrors.\"a.example/\"",
+            "is not an http:// or https:// URL prefix",
+        ),
+        (
+            "\n[system.native]\nssl = \"Open SSL\"\n",
+            3,
+            "system.native.ssl",
+            "is not an Arch package name",
+        ),
+        (
+            "[system.bin]\n\"my tool\" = \"x\"\n",
+            2,
+            "system.bin.\"my tool\"",
+            "is not a library or program name",
+        ),
+        (
+            "[dist.\"Foo\"]\nskip-check = true\nextra-depends = [\"Ok\", \"Bad:ver<1\"]\n",
+            3,
+            "dist.Foo.extra-depends",
+            "dependency string \"Bad:ver<1\" is malformed",
+        ),
+        (
+            "[dist.\"Foo\"]\nextra-depends = [\"Bad:colour<red>\"]\n",
+            2,
+            "dist.Foo.extra-depends",
+            "unknown adverb",
+        ),
+        (
+            "remote = \"ssh://aur@aur.archlinux.org/raku.git\"\n",
+            1,
+            "remote",
+            "has no {pkgbase}",
+        ),
+        (
+            "[review]\nchanges = [\"first-publication\", \"everything\"]\n",
+            2,
+            "review.changes",
+            "unknown variant `everything`",
+        ),
+        ("colour = \"blue\"\n", 1, "colour", "unknown field `colour`"),
+        (
+            "[dist.\"Foo\"]\nskip-checks = true\n",
+            2,
+            "dist.Foo.skip-checks",
+            "unknown field `skip-checks`",
+        ),
+        (
+            "[review]\ngate = true\n",
+            2,
+            "review.gate",
+            "unknown field `gate`",
+        ),
+        (
+            "[dist.\"Foo:ver<1>\"]\nskip-check = true\n",
+            1,
+            "dist.\"Foo:ver<1>\"",
+            "is not a distribution name",
+        ),
+        (
+            "[dist.\"Foo\"]\nauth = \"someone\"\n",
+            2,
+            "dist.Foo.auth",
+            "is not an auth like zef:someone",
+        ),
+        (
+            "[dist.\"Foo\"]\nhold = \"  \"\n",
+            2,
+            "dist.Foo.hold",
+            "the reason is empty",
+        ),
+        (
+            "[publish]\nexclude = [\"A::B:ver<1>\"]\n",
+            2,
+            "publish.exclude",
+            "is not a distribution name",
+        ),
+        (
+            "aur-user = \"bot user\"\n",
+            1,
+            "aur-user",
+            "is not an AUR account name",
+        ),
+        ("ssh-key = \"~/.ssh/aur\"\n", 1, "ssh-key", "starts with ~"),
+        ("indexes = []\n", 1, "indexes", "name at least one index"),
+        (
+            "aur-metadata = \"https://exa mple.org/\"\n",
+            1,
+            "aur-metadata",
+            "is not a valid URL",
+        ),
+        (
+            "[dist.\"Foo\"]\nskip-check = \"yes\"\n",
+            2,
+            "dist.Foo.skip-check",
+            "invalid type: string \"yes\", expected a boolean",
+        ),
+    ];
+    for (text, line, key, message) in cases {
+        let (got_line, got_key, got_message) = invalid(text);
+        assert_eq!(
+            (got_line, got_key.as_str()),
+            (*line, *key),
+            "{text}: {got_message}"
+        );
+        assert!(
+            got_message.contains(message),
+            "{text}: {got_message:?} lacks {message:?}"
+        );
+    }
+}
+
+#[test]
+fn a_syntax_error_names_the_line() {
+    let e = parse("maintainer = \"a <b@c>\"\n[publish\n", Path::new(PATH)).unwrap_err();
+    match &e {
+        ConfigError::Invalid { line, .. } => assert_eq!(*line, Some(2), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        e.to_string()
+            .starts_with(&format!("config file {PATH}, line 2")),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    let e = load(Some(&missing)).unwrap_err();
+    assert!(matches!(e, ConfigError::Missing { .. }), "{e:?}");
+    assert!(e.to_string().contains("given with --config does not exist"));
+    std::fs::write(&missing, "aur-user = \"bot\"\n").unwrap();
+    let c = load(Some(&missing)).unwrap().unwrap();
+    assert_eq!(c.aur_user.as_deref(), Some("bot"));
+}
+
+#[test]
+fn the_default_location_follows_xdg_then_home() {
+    let p = |xdg: Option<&str>, home: Option<&str>| {
+        default_path_from(xdg.map(Into::into), home.map(Into::into))
+    };
+    assert_eq!(
+        p(Some("/x"), Some("/home/me")),
+        Some(PathBuf::from("/x/raku-aur/config.toml"))
+    );
+    // A relative XDG_CONFIG_HOME is to be ignored, says the XDG spec.
+    assert_eq!(
+        p(Some("rel"), Some("/home/me")),
+        Some(PathBuf::from("/home/me/.config/raku-aur/config.toml"))
+    );
+    assert_eq!(
+        p(None, Some("/home/me")),
+        Some(PathBuf::from("/home/me/.config/raku-aur/config.toml"))
+    );
+    assert_eq!(p(None, Some("")), None);
+    assert_eq!(p(None, None), None);
+}
+
+/// Parses `args` as a `sync` command line and applies `config` to it.
+fn sync_with(args: &[&str], config: Option<&Config>) -> (SyncArgs, Vec<Setting>, Vec<String>) {
+    let matches = Cli::command()
+        .try_get_matches_from([&["raku-aur", "sync"], args].concat())
+        .unwrap();
+    let cli = Cli::from_arg_matches(&matches).unwrap();
+    let Command::Sync(mut sync) = cli.command else {
+        panic!("not sync")
+    };
+    let mut r = Resolution::new(matches.subcommand().unwrap().1, config);
+    apply_sync(&mut sync, &mut r);
+    (sync, r.settings, r.problems)
+}
+
+fn origin_of(settings: &[Setting], key: &str) -> Origin {
+    settings
+        .iter()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no setting {key}"))
+        .origin
+}
+
+#[test]
+fn flags_win_over_the_config_which_wins_over_defaults() {
+    let c = parsed(&FULL.replace("aur-metadata = \"aur.json\"\n", ""));
+    let (args, settings, problems) = sync_with(
+        &[
+            "--aur-user",
+            "flag-bot",
+            "--index",
+            "one.json",
+            "--index",
+            "two.json",
+            "--maintainer",
+            "Flag <flag@example.org>",
+        ],
+        Some(&c),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(args.aur_user, "flag-bot");
+    assert_eq!(origin_of(&settings, "aur-user"), Origin::Flag);
+    // A list flag replaces the config's list.
+    assert_eq!(args.source.indexes, ["one.json", "two.json"]);
+    assert_eq!(args.source.maintainer, "Flag <flag@example.org>");
+    assert_eq!(args.state, Path::new("/var/lib/raku-aur"));
+    assert_eq!(origin_of(&settings, "state-dir"), Origin::Config);
+    assert_eq!(args.source.only, ["JSON::Fast"]);
+    assert_eq!(args.source.mirrors.len(), 2);
+    assert_eq!(
+        args.ssh_key.as_deref(),
+        Some(Path::new("/etc/raku-aur/keys/aur"))
+    );
+    assert_eq!(args.source.overrides, c.overrides);
+    assert_eq!(args.review, c.review);
+    // Not in the file: the built-in default.
+    assert_eq!(
+        args.aur_metadata,
+        "https://aur.archlinux.org/packages-meta-ext-v1.json.gz"
+    );
+    assert_eq!(origin_of(&settings, "aur-metadata"), Origin::Default);
+    assert_eq!(
+        origin_of(&settings, "dist.\"Foo::Bar\".auth"),
+        Origin::Config
+    );
+
+    // A flag given with the default's own value is still the flag.
+    let (args, settings, _) = sync_with(&["--aur-metadata", &args.aur_metadata], Some(&c));
+    assert_eq!(origin_of(&settings, "aur-metadata"), Origin::Flag);
+    assert_eq!(args.state, Path::new("/var/lib/raku-aur"));
+}
+
+#[test]
+fn without_a_config_the_flags_and_defaults_apply_unchanged() {
+    let (args, settings, problems) = sync_with(&["--state", "s", "--aur-user", "bot"], None);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(args.state, Path::new("s"));
+    assert_eq!(args.source.indexes, [crate::cli::DEFAULT_INDEX]);
+    assert_eq!(args.source.maintainer, crate::cli::DEFAULT_MAINTAINER);
+    assert_eq!(args.source.overrides, Overrides::default());
+    assert_eq!(args.review, None);
+    assert_eq!(origin_of(&settings, "indexes"), Origin::Default);
+    assert_eq!(origin_of(&settings, "state-dir"), Origin::Flag);
+    assert_eq!(origin_of(&settings, "review"), Origin::Default);
+}
+
+#[test]
+fn sync_names_each_missing_or_invalid_setting() {
+    let (_, _, problems) = sync_with(&[], None);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with("sync needs a state directory: pass --state DIR or set state-dir")
+    );
+    assert!(
+        problems[1]
+            .starts_with("sync needs the bot's AUR account: pass --aur-user NAME or set aur-user")
+    );
+    let c = parsed("state-dir = \"/s\"\n");
+    let (_, _, problems) = sync_with(&[], Some(&c));
+    assert_eq!(
+        problems,
+        [format!(
+            "sync needs the bot's AUR account: pass --aur-user NAME or set aur-user in {PATH}"
+        )]
+    );
+    let (_, _, problems) = sync_with(
+        &["--aur-user", "a b", "--remote", "ssh://x/y.git"],
+        Some(&c),
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("--aur-user: \"a b\" is not an AUR account name"));
+    assert!(problems[1].starts_with("--remote: ssh://x/y.git has no {pkgbase}"));
+}
+
+#[test]
+fn the_example_config_parses_and_sets_every_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/config.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let c = parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.maintainer.is_some() && c.aur_user.is_some() && c.ssh_key.is_some());
+    assert!(c.known_hosts.is_some() && c.remote.is_some() && c.state_dir.is_some());
+    assert!(c.cache_dir.is_some() && c.indexes.is_some() && c.aur_metadata.is_some());
+    assert!(c.mirrors.is_some_and(|m| !m.is_empty()) && c.review.is_some());
+    let o = &c.overrides;
+    assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
+    let some = |f: fn(&DistOverride) -> bool| o.dists.values().any(f);
+    assert!(some(|d| d.auth.is_some()));
+    assert!(some(|d| !d.extra_depends.is_empty()));
+    assert!(some(|d| !d.drop_depends.is_empty()));
+    assert!(some(|d| d.skip_check));
+    assert!(some(|d| d.hold.is_some()));
+    // Every key of the file's shape appears in the example, uncommented.
+    for key in [
+        "maintainer",
+        "aur-user",
+        "ssh-key",
+        "known-hosts",
+        "remote",
+        "state-dir",
+        "cache-dir",
+        "indexes",
+        "aur-metadata",
+        "[mirrors]",
+        "[publish]",
+        "only",
+        "exclude",
+        "[system.native]",
+        "[system.bin]",
+        "auth",
+        "extra-depends",
+        "drop-depends",
+        "skip-check",
+        "hold",
+        "[review]",
+        "changes",
+        "archive",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(key)),
+            "the example does not set {key}"
+        );
+    }
+}
