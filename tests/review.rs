@@ -520,3 +520,62 @@ fn with_the_gate_off_everything_is_published_and_then_only_flagged_changes_wait(
     assert_eq!(world.status(TOP), "pushed");
     assert!(world.queue_entry(RESOURCES).is_none());
 }
+
+#[test]
+fn the_config_file_turns_the_gate_on_and_names_the_queue_for_the_review_commands() {
+    let world = World::new();
+    let config_dir = world.path("config/raku-aur");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "state-dir = {:?}\n[review]\nchanges = [\"first-publication\"]\n",
+            world.path("state").display().to_string()
+        ),
+    )
+    .unwrap();
+    // XDG_CONFIG_HOME points at the file above: the binary finds it at its default place.
+    let binary = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        command
+            .args(args)
+            .env("XDG_CONFIG_HOME", world.path("config"));
+        command
+    };
+    let mut sync = binary(&[]);
+    common::sync_cmd::add_sync_args(
+        &mut sync,
+        world.dir.path(),
+        &world.http,
+        &world.aur,
+        &world.aur.client_key(),
+        &world.path("known_hosts"),
+    );
+    sync.env("XDG_CONFIG_HOME", world.path("config"));
+    let out = sync.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        world.statuses(),
+        strings(&[
+            "review", "waiting", "waiting", "review", "review", "waiting"
+        ])
+    );
+    assert!(ALL.iter().all(|p| world.commits(p).is_empty()));
+
+    let shown = binary(&["review"]).output().unwrap();
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(
+        text(&shown).contains(&format!("=== {BASE} 0.1"))
+            && text(&shown).contains("first publication"),
+        "{}",
+        text(&shown)
+    );
+    let approved = binary(&["approve", BASE]).output().unwrap();
+    assert!(approved.status.success(), "{}", text(&approved));
+
+    let out = sync.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(world.status(BASE), "pushed");
+    assert_eq!(world.commits(BASE).len(), 1);
+    assert!(world.commits(CHECKED).is_empty());
+}
