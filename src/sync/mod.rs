@@ -124,6 +124,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     // Not published this run: waits for review or was rejected, or needs such a package
     // (the gate at work, not a failure).
     let mut withheld: BTreeSet<String> = BTreeSet::new();
+    let bar = crate::progress::bar("packages", order.len());
     for index in order {
         let r = &rendered[index];
         let pkgbase = r.model.pkgname.to_string();
@@ -269,7 +270,10 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
         };
         tracing::info!(package = %outcome.pkgbase, status = %outcome.status, detail = %outcome.detail);
         outcomes.push(outcome);
+        bar.inc(1);
     }
+    // The summary line below says what the bar said.
+    bar.finish_and_clear();
     outcomes.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
     let any_failed = !failed.is_empty();
     print_summary(&outcomes, plan.held.len());
