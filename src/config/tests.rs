@@ -518,3 +518,17 @@ fn the_example_config_parses_and_sets_every_key() {
         );
     }
 }
+
+#[test]
+fn the_vps_starting_config_parses_with_the_review_gate_on() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let c = parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.state_dir.as_deref(),
+        Some(Path::new("/var/lib/raku-aur/state"))
+    );
+    assert!(c.aur_user.is_some() && c.ssh_key.is_some() && c.maintainer.is_some());
+    let review = c.review.expect("the [review] table is there");
+    assert_eq!(review.changes.len(), crate::sync::review::ReviewKind::ALL.len());
+}
