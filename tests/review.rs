@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::git::bare as git;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -220,26 +222,6 @@ impl World {
             .map(str::to_string)
             .collect()
     }
-}
-
-/// Runs the git CLI on a bare repository the server owns, whatever user we are.
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-c")
-        .arg("safe.directory=*")
-        .arg("--git-dir")
-        .arg(repo)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", "/nonexistent")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn text(o: &Output) -> String {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::git::bare as git;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -137,26 +139,6 @@ impl World {
             .map(|p| p["status"].as_str().unwrap().to_string())
             .unwrap_or_else(|| "absent".into())
     }
-}
-
-/// Runs the git CLI on a bare repository the server owns, whatever user we are.
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-c")
-        .arg("safe.directory=*")
-        .arg("--git-dir")
-        .arg(repo)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", "/nonexistent")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn stderr(o: &Output) -> String {

@@ -530,5 +530,8 @@ fn the_vps_starting_config_parses_with_the_review_gate_on() {
     );
     assert!(c.aur_user.is_some() && c.ssh_key.is_some() && c.maintainer.is_some());
     let review = c.review.expect("the [review] table is there");
-    assert_eq!(review.changes.len(), crate::sync::review::ReviewKind::ALL.len());
+    assert_eq!(
+        review.changes.len(),
+        crate::sync::review::ReviewKind::ALL.len()
+    );
 }

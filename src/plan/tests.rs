@@ -14,8 +14,13 @@ fn real(file: &str) -> Vec<Release> {
         .releases
 }
 
+/// Plans everything, with nothing on the AUR and no overrides.
+fn plan_all(releases: Vec<Release>) -> Plan {
+    plan(releases, &[], &BTreeMap::new(), &Overrides::default()).expect("plans")
+}
+
 fn plan_of(json: &str) -> Plan {
-    plan(releases(json), &[], &BTreeMap::new(), &Overrides::default()).expect("plans")
+    plan_all(releases(json))
 }
 
 fn package<'a>(plan: &'a Plan, pkgname: &str) -> &'a PlannedPackage {
@@ -33,13 +38,7 @@ const URL: &str = r#""source-url":"https://example.org/x.tar.gz""#;
 
 #[test]
 fn the_highest_raku_version_wins_not_the_newest_release() {
-    let p = plan(
-        real("rea-sample.json"),
-        &[],
-        &BTreeMap::new(),
-        &Overrides::default(),
-    )
-    .unwrap();
+    let p = plan_all(real("rea-sample.json"));
     let output = package(&p, "raku-test-output");
     assert_eq!(output.release.version.to_string(), "1.001006");
     assert_eq!(
@@ -359,20 +358,14 @@ fn input_order_does_not_matter() {
             p.held,
         )
     };
-    let a = summary(plan(forward, &[], &BTreeMap::new(), &Overrides::default()).unwrap());
-    let b = summary(plan(backward, &[], &BTreeMap::new(), &Overrides::default()).unwrap());
+    let a = summary(plan_all(forward));
+    let b = summary(plan_all(backward));
     assert_eq!(a, b);
 }
 
 #[test]
 fn the_closed_sample_plans_with_a_short_true_held_list() {
-    let p = plan(
-        real("rea-sample.json"),
-        &[],
-        &BTreeMap::new(),
-        &Overrides::default(),
-    )
-    .unwrap();
+    let p = plan_all(real("rea-sample.json"));
     let held: Vec<String> = p
         .held
         .iter()

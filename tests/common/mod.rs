@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod git;
 pub mod http;
 pub mod makepkg;
 pub mod sshd;
