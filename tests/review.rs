@@ -5,13 +5,12 @@
 
 mod common;
 
-use common::git::bare as git;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use clap::Parser;
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
+use common::git::bare as git;
 use common::http::TestServer;
 use common::sshd::{self, AurServer};
 use raku_aur::cli::{Cli, Command as CliCommand};

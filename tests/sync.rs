@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::git::bare as git;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
+use common::git::bare as git;
 use common::http::TestServer;
 use common::sshd::{self, AurServer};
 use serde_json::{Value, json};
