@@ -8,6 +8,7 @@
 //! record of what was published (`published.json`) only advances after a confirmed push.
 
 pub mod decide;
+pub mod keywords;
 pub mod review;
 pub mod verify;
 
@@ -22,7 +23,6 @@ use sha2::{Digest, Sha256};
 use crate::aur::AurMetadata;
 use crate::cli::SyncArgs;
 use crate::fetch::HttpCache;
-use crate::publish::aur_ssh::AurSsh;
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::render::{self, model::PackageModel};
@@ -136,20 +136,14 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                     identity: identity.clone(),
                     dry_run: args.dry_run,
                     verify_build: args.verify_build,
+                    keywords_mark: keywords::mark_path(&args, &auth, &pkgbase),
                 };
                 let result = tokio::task::spawn_blocking(move || publish_one(&job))
                     .await
                     .unwrap_or_else(|e| Err(format!("the publishing task failed: {e}")));
                 match result {
-                    Ok(Step::Pushed {
-                        commit,
-                        message,
-                        first,
-                    }) => {
+                    Ok(Step::Pushed { commit, message }) => {
                         confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
-                        if first {
-                            set_keywords(&args, &auth, &pkgbase).await;
-                        }
                         outcome(r, "pushed", message)
                     }
                     Ok(Step::Unchanged { commit }) => {
@@ -168,6 +162,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                 }
             }
         };
+        if !args.dry_run && matches!(outcome.status, "pushed" | "unchanged") {
+            keywords::set_if_pending(&args, &auth, &pkgbase).await;
+        }
         tracing::info!(package = %outcome.pkgbase, status = %outcome.status, detail = %outcome.detail);
         outcomes.push(outcome);
     }
@@ -363,21 +360,14 @@ struct Job {
     identity: Identity,
     dry_run: bool,
     verify_build: bool,
+    /// Made before a first push, see [`keywords`]; `None` where no keywords are set.
+    keywords_mark: Option<PathBuf>,
 }
 
 enum Step {
-    Pushed {
-        commit: String,
-        message: String,
-        first: bool,
-    },
-    Unchanged {
-        commit: String,
-    },
-    WouldPush {
-        message: String,
-        diff: String,
-    },
+    Pushed { commit: String, message: String },
+    Unchanged { commit: String },
+    WouldPush { message: String, diff: String },
 }
 
 /// Syncs the clone, decides, commits, checks and pushes one package; retries once when
@@ -454,11 +444,14 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
             problems.join("; ")
         ))
     })?;
+    if first && let Some(mark) = &job.keywords_mark {
+        keywords::mark(mark)
+            .map_err(|e| Attempt::Failed(format!("cannot write {}: {e}", mark.display())))?;
+    }
     match repo.push(&job.auth) {
         Ok(()) => Ok(Step::Pushed {
             commit: commit.to_string(),
             message,
-            first,
         }),
         Err(RemoteError::NotFastForward { message }) => Err(Attempt::NotFastForward(message)),
         Err(e) => Err(failed(&e)),
@@ -501,37 +494,4 @@ fn unified_diff(tip: Option<&Files>, new: &Files) -> String {
         }
     }
     out
-}
-
-/// Tags a new package with the keyword `raku` over the AUR's ssh interface. A failure is a
-/// warning: the package itself is published.
-async fn set_keywords(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) {
-    let Some(key) = auth.ssh_key.clone() else {
-        return;
-    };
-    let Ok(url) = url::Url::parse(&args.remote.replace("{pkgbase}", pkgbase)) else {
-        return;
-    };
-    if url.scheme() != "ssh" {
-        return;
-    }
-    let ssh = AurSsh {
-        host: url.host_str().unwrap_or_default().to_string(),
-        port: url.port().unwrap_or(22),
-        user: url.username().to_string(),
-        key,
-        pins: auth.pins.clone(),
-        timeout: std::time::Duration::from_secs(30),
-    };
-    let pkgbase = pkgbase.to_string();
-    let result =
-        tokio::task::spawn_blocking(move || ssh.set_keywords(&pkgbase, &["raku"]).map(|_| pkgbase))
-            .await;
-    match result {
-        Ok(Ok(pkgbase)) => tracing::info!(package = %pkgbase, "set keywords: raku"),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "set-keywords failed; the package is published without keywords")
-        }
-        Err(e) => tracing::warn!(error = %e, "set-keywords task failed"),
-    }
 }
