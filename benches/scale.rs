@@ -160,6 +160,7 @@ fn main() {
         mirrors: vec![("https://".to_string(), NOWHERE.to_string())],
         cache: cache.clone(),
         maintainer: MAINTAINER.to_string(),
+        http_timeout: 30,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -67,6 +67,11 @@ pub struct SourceArgs {
     /// Named in each PKGBUILD's `# Maintainer:` line.
     #[arg(long, value_name = "NAME <EMAIL>", default_value = DEFAULT_MAINTAINER)]
     pub maintainer: String,
+    /// Seconds an HTTP server may stay silent (while connecting, or between two reads) before
+    /// the download counts as failed; a hung server must not hang a cron run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_timeout: u64,
 }
 
 /// `render`'s own options.

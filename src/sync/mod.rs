@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::aur::AurMetadata;
-use crate::cli::SyncArgs;
+use crate::cli::{SourceArgs, SyncArgs};
 use crate::fetch::HttpCache;
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
@@ -95,7 +95,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
         ssh_key: args.ssh_key.clone(),
         pins,
     };
-    let meta = load_aur_metadata(&args.aur_metadata, &args.source.cache).await?;
+    let meta = load_aur_metadata(&args.aur_metadata, &args.source).await?;
     let aur = AurContext {
         meta,
         account: args.aur_user.clone(),
@@ -244,7 +244,7 @@ fn lock(state: &Path) -> anyhow::Result<File> {
 
 /// Reads the AUR's metadata from a file, or downloads it conditionally through the cache;
 /// a download is kept as the last good copy only once it has parsed.
-async fn load_aur_metadata(location: &str, cache_dir: &Path) -> anyhow::Result<AurMetadata> {
+async fn load_aur_metadata(location: &str, source: &SourceArgs) -> anyhow::Result<AurMetadata> {
     let unusable = || {
         format!(
             "the AUR metadata from {location} is unusable; without it nothing can be published safely"
@@ -255,12 +255,14 @@ async fn load_aur_metadata(location: &str, cache_dir: &Path) -> anyhow::Result<A
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
         return AurMetadata::parse(&bytes).with_context(unusable);
     }
-    let client = crate::render_cmd::http_client()?;
-    let cache = HttpCache::new(cache_dir);
-    let doc = cache
-        .get(&client, location)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let client =
+        crate::render_cmd::http_client(std::time::Duration::from_secs(source.http_timeout))?;
+    let cache = HttpCache::new(&source.cache);
+    let doc = cache.get(&client, location).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot get the AUR metadata, so nothing can be published safely and nothing was: {e}"
+        )
+    })?;
     let meta = AurMetadata::parse(&doc.bytes).with_context(unusable)?;
     if let Err(e) = cache.remember(&doc) {
         tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
