@@ -155,7 +155,12 @@ pub fn sync_clone(dir: &Path, url: &str, auth: &RemoteAuth) -> Result<PackageRep
     match open_and_fetch(dir, url, auth) {
         Err(GitError::Git(e)) => {
             tracing::warn!(repository = %dir.display(), error = %e, "the local clone is unusable; cloning it again");
-            std::fs::remove_dir_all(dir).map_err(io)?;
+            match std::fs::remove_dir_all(dir) {
+                // Creating it failed before anything was written (a full disk, say): the
+                // second try reports that.
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                _ => {}
+            }
             open_and_fetch(dir, url, auth)
         }
         other => other,

@@ -181,8 +181,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     };
     let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
     json.push(b'\n');
-    crate::fsutil::write_atomically(&args.state.join("report.json"), &json)
-        .context("cannot write report.json")?;
+    let report_path = args.state.join("report.json");
+    crate::fsutil::write_atomically(&report_path, &json)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
     Ok(if any_failed {
         Outcome::SomeFailed
     } else {
