@@ -30,9 +30,13 @@ fn mark_file(state: &Path, pkgbase: &str) -> PathBuf {
     state.join("keywords-pending").join(pkgbase)
 }
 
-/// Records that `pkgbase`'s keyword is still to be set; call it before its first push.
+/// Records that `pkgbase`'s keyword is still to be set; call it before its first push. The
+/// mark is an empty file, so it cannot be half-written.
 pub fn mark(path: &Path) -> std::io::Result<()> {
-    crate::fsutil::write_atomically(path, b"")
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::File::create(path).map(drop)
 }
 
 /// Sets the keyword of `pkgbase` if it is marked as pending, and removes the mark.

@@ -76,6 +76,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.state)
         .with_context(|| format!("cannot create the state directory {}", args.state.display()))?;
     let _lock = lock(&args.state)?;
+    // A run killed while writing published.json or report.json leaves a temporary file.
+    crate::fsutil::remove_stale_temp_files(&args.state)
+        .with_context(|| format!("cannot clean up {}", args.state.display()))?;
     if args.verify_build {
         verify::check_usable().map_err(anyhow::Error::msg)?;
     }
