@@ -708,7 +708,9 @@ for run in full roomy; do
     "$@" 2>"$out/$run.err" >/dev/null || rc=$?
     echo "$rc" >"$out/$run.rc"
     cp -a "$state/." "$out/$run-state/"
-    mount -o remount,size=64m,nr_inodes=100000 "$state"
+    # The long form: the short one makes mount(8) repeat the options it reads back, and as
+    # an ordinary user those include a uid the namespace does not map.
+    mount -t tmpfs -o remount,size=64m,nr_inodes=100000 tmpfs "$state"
 done
 "#;
 
