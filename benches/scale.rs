@@ -161,6 +161,7 @@ fn main() {
         cache: cache.clone(),
         maintainer: MAINTAINER.to_string(),
         overrides: plan::Overrides::default(),
+        http_timeout: 30,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -101,6 +101,11 @@ pub struct SourceArgs {
     /// The config file's per-distribution and system-package overrides.
     #[arg(skip)]
     pub overrides: crate::plan::Overrides,
+    /// Seconds an HTTP server may stay silent (while connecting, or between two reads) before
+    /// the download counts as failed; a hung server must not hang a cron run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=crate::config::MAX_HTTP_TIMEOUT))]
+    pub http_timeout: u64,
 }
 
 /// `render`'s own options.

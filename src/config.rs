@@ -34,6 +34,8 @@ use crate::text::escape_for_log;
 
 /// The file name under the config directory.
 const FILE_NAME: &str = "raku-aur/config.toml";
+/// The longest `http-timeout` / `--http-timeout` accepted: an hour of silence is a dead server.
+pub const MAX_HTTP_TIMEOUT: u64 = 3600;
 
 /// Where the config file is looked for when `--config` is not given: `$XDG_CONFIG_HOME` (only
 /// if absolute, as the XDG spec asks), else `$HOME/.config`. `None` when neither is set.
@@ -69,6 +71,7 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     pub indexes: Option<Vec<String>>,
     pub aur_metadata: Option<String>,
+    pub http_timeout: Option<u64>,
     /// `(FROM, TO)` pairs, the longest FROM first, so the most specific prefix wins.
     pub mirrors: Option<Vec<(String, String)>>,
     /// `publish.only`; empty means every distribution.
@@ -243,6 +246,7 @@ struct File {
     cache_dir: Option<FilePath>,
     indexes: Option<Indexes>,
     aur_metadata: Option<Location>,
+    http_timeout: Option<HttpTimeout>,
     mirrors: Option<BTreeMap<UrlPrefix, UrlPrefix>>,
     #[serde(default)]
     publish: Publish,
@@ -307,6 +311,24 @@ validated!(
     Maintainer(String) = check_maintainer
 );
 validated!(AurUser(String) = check_aur_user);
+
+/// Seconds an HTTP server may stay silent, as `--http-timeout` accepts them.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "u64")]
+struct HttpTimeout(u64);
+
+impl TryFrom<u64> for HttpTimeout {
+    type Error = String;
+    fn try_from(seconds: u64) -> Result<Self, String> {
+        if (1..=MAX_HTTP_TIMEOUT).contains(&seconds) {
+            Ok(HttpTimeout(seconds))
+        } else {
+            Err(format!(
+                "{seconds} is not a number of seconds from 1 to {MAX_HTTP_TIMEOUT}"
+            ))
+        }
+    }
+}
 validated!(
     /// A git remote with `{pkgbase}` in it.
     Remote(String) = check_remote
@@ -635,6 +657,7 @@ impl File {
             cache_dir: self.cache_dir.map(file_path),
             indexes,
             aur_metadata,
+            http_timeout: self.http_timeout.map(|t| t.0),
             mirrors,
             only: self.publish.only.into_iter().map(|d| d.0).collect(),
             overrides,
@@ -796,6 +819,13 @@ pub fn apply_source(source: &mut SourceArgs, r: &mut Resolution) {
         &mut source.cache,
         |c| c.cache_dir.clone(),
         |p| show_path(p),
+    );
+    r.pick(
+        "http_timeout",
+        "http-timeout",
+        &mut source.http_timeout,
+        |c| c.http_timeout,
+        |t| t.to_string(),
     );
     r.pick(
         "maintainer",

@@ -113,7 +113,7 @@ impl HttpCache {
         let response = request
             .send()
             .await
-            .map_err(|e| Failure::Transient(format!("cannot download {url}: {e}")))?;
+            .map_err(|e| Failure::Transient(format!("cannot download {url}: {}", explain(e))))?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED
             && let Some((validators, bytes)) = cached
@@ -143,10 +143,9 @@ impl HttpCache {
         };
         let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
         // A body cut short by the server fails here (reqwest checks Content-Length).
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Failure::Transient(format!("download of {url} broke off: {e}")))?;
+        let bytes = response.bytes().await.map_err(|e| {
+            Failure::Transient(format!("download of {url} broke off: {}", explain(e)))
+        })?;
         let validators = Validators {
             url: url.to_string(),
             etag,
@@ -172,6 +171,25 @@ impl HttpCache {
         let json = serde_json::to_vec(&doc.validators).expect("validators serialise");
         crate::fsutil::write_atomically(&meta, &json)
     }
+}
+
+/// A reqwest error with its causes, which say what actually happened: reqwest's own text
+/// ("error sending request") says neither "timed out" nor "connection closed". The URL is
+/// left out; the caller names it.
+pub(crate) fn explain(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        // Layers often repeat the message of the error they wrap.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -4,6 +4,10 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// The start of the names of [`write_atomically`]'s temporary files, so that the ones a
+/// killed process left behind can be told from anything else.
+const TEMP_PREFIX: &str = ".raku-aur-tmp-";
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// a reader (or a crash) sees the old file or the new one, never a mix.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -12,7 +16,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     // Temporary files are created 0600; what we write is meant to be read by others.
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
@@ -28,6 +34,26 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Ok(existing) if existing == bytes => Ok(()),
         _ => write_atomically(path, bytes),
     }
+}
+
+/// Removes the temporary files of [`write_atomically`] in `dir` (not below it), which only a
+/// process killed mid-write leaves behind. Call it only where no other process can be writing
+/// into `dir`, such as sync's state directory under its lock.
+pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && entry.file_type()?.is_file()
+        {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -49,5 +75,29 @@ mod tests {
         assert_ne!(inode(&path), before);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o644);
+    }
+
+    #[test]
+    fn only_our_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomically(&dir.path().join("published.json"), b"{}").unwrap();
+        // What a process killed between creating its temporary file and renaming it leaves.
+        let stale = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(dir.path())
+            .unwrap()
+            .keep()
+            .unwrap()
+            .1;
+        std::fs::write(dir.path().join(".tmp-not-ours"), "x").unwrap();
+        remove_stale_temp_files(dir.path()).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".tmp-not-ours", "published.json"]);
+        assert!(!stale.exists());
+        remove_stale_temp_files(&dir.path().join("missing")).unwrap();
     }
 }

@@ -68,7 +68,7 @@ pub async fn render_all(
     source: &SourceArgs,
     aur: Option<&AurContext>,
 ) -> anyhow::Result<(Vec<Rendered>, Plan, Vec<Skipped>)> {
-    let client = http_client()?;
+    let client = http_client(std::time::Duration::from_secs(source.http_timeout))?;
     let http_cache = HttpCache::new(&source.cache);
     let mut releases = Vec::new();
     let mut skipped = Vec::new();
@@ -277,10 +277,13 @@ fn hold_dangling(plan: &mut Plan, meta: &AurMetadata, additions: &plan::system::
 }
 
 /// The one HTTP client configuration: bounded waits, and a user agent that names us.
-pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
+/// `silence` bounds connecting and each read, so a server that stops answering fails the
+/// download that soon; the overall bound only stops a server that trickles forever.
+pub(crate) fn http_client(silence: std::time::Duration) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("raku-aur/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(20))
+        .connect_timeout(silence)
+        .read_timeout(silence)
         .timeout(std::time::Duration::from_secs(300))
         .build()
         .context("cannot build the HTTP client")

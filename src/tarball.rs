@@ -300,10 +300,13 @@ impl Fetcher {
                 },
                 Err(e) => Err(e),
             };
-            if facts.is_ok() {
-                stats.downloaded += 1;
-            } else {
-                stats.failed += 1;
+            match &facts {
+                Ok(_) => stats.downloaded += 1,
+                Err(e) => {
+                    stats.failed += 1;
+                    // Said here, where it happens: the report only lists the packages held.
+                    tracing::warn!(error = %e, "tarball unusable; its package and those that need it are held back");
+                }
             }
             results.insert(url, facts);
         }
@@ -346,7 +349,7 @@ async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("download of {shown} failed: {e}"))?;
+        .map_err(|e| format!("download of {shown} failed: {}", crate::fetch::explain(e)))?;
     if !response.status().is_success() {
         return Err(format!(
             "download of {shown} failed: HTTP {}",
@@ -354,11 +357,12 @@ async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, String
         ));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("download of {shown} broke off: {e}"))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        format!(
+            "download of {shown} broke off: {}",
+            crate::fetch::explain(e)
+        )
+    })? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_DOWNLOAD_BYTES {
             return Err(format!("{shown} is larger than {MAX_DOWNLOAD_BYTES} bytes"));

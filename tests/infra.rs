@@ -273,6 +273,44 @@ fn injects_status_and_truncation_faults_per_path() {
 }
 
 #[test]
+fn a_hanging_path_reads_the_request_and_never_answers_until_the_server_stops() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("index.json"), "[]").unwrap();
+    let server = TestServer::serve_dir(root.path());
+    server.set_fault("index.json", Fault::Hang);
+    let authority = server.base_url()[7..].trim_end_matches('/').to_owned();
+    let mut stream = TcpStream::connect(&authority).unwrap();
+    write!(
+        stream,
+        "GET /index.json HTTP/1.1\r\nHost: {authority}\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = [0; 64];
+    let silence = stream.read(&mut buf).unwrap_err();
+    assert!(
+        matches!(
+            silence.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{silence:?}"
+    );
+    assert_eq!(server.requests(), ["GET /index.json"]);
+
+    // Other paths are served meanwhile.
+    assert_eq!(get(&server, "/nothing-here").status, 404);
+
+    // Stopping the server closes the hanging connection without a byte sent.
+    drop(server);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(stream.read(&mut buf).unwrap(), 0);
+}
+
+#[test]
 fn dropping_the_server_stops_it_promptly_even_with_an_idle_client() {
     let root = tempfile::tempdir().unwrap();
     let server = TestServer::serve_dir(root.path());

@@ -177,6 +177,12 @@ fn an_empty_file_sets_nothing() {
 fn bad_values_are_errors_with_line_and_key() {
     let cases: &[(&str, usize, &str, &str)] = &[
         (
+            "aur-user = \"bot\"\n\nhttp-timeout = 0\n",
+            3,
+            "http-timeout",
+            "0 is not a number of seconds from 1 to 3600",
+        ),
+        (
             "aur-user = \"bot\"\nmaintainer = \"Jane Doe\"\n",
             2,
             "maintainer",
@@ -477,6 +483,7 @@ fn the_example_config_parses_and_sets_every_key() {
     assert!(c.maintainer.is_some() && c.aur_user.is_some() && c.ssh_key.is_some());
     assert!(c.known_hosts.is_some() && c.remote.is_some() && c.state_dir.is_some());
     assert!(c.cache_dir.is_some() && c.indexes.is_some() && c.aur_metadata.is_some());
+    assert_eq!(c.http_timeout, Some(30));
     assert!(c.mirrors.is_some_and(|m| !m.is_empty()) && c.review.is_some());
     let o = &c.overrides;
     assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
@@ -497,6 +504,7 @@ fn the_example_config_parses_and_sets_every_key() {
         "cache-dir",
         "indexes",
         "aur-metadata",
+        "http-timeout",
         "[mirrors]",
         "[publish]",
         "only",

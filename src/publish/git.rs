@@ -85,6 +85,11 @@ pub enum GitError {
     DuplicateFile(String),
     #[error("git: {0}")]
     Git(#[from] git2::Error),
+    #[error("cannot clear the local repository {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Failures talking to a remote (fetch or push), sorted by what the caller should do.
@@ -133,9 +138,60 @@ pub struct PackageRepo {
 /// `master`: local commits from a crashed run are dropped, so we always build on what the server
 /// has. An empty remote (a new AUR package) gives a repository without commits.
 ///
+/// The local repository is only a cache of the server's, and a run killed at any moment must
+/// not break the next one: lock files left behind are removed, and a repository that still
+/// cannot be used (say, killed while it was being created) is deleted and fetched anew. The
+/// caller must therefore be the only one using `dir` (sync holds its state lock).
+///
 /// # Errors
-/// [`GitError::Remote`] when the fetch fails, [`GitError::Git`] for local repository errors.
+/// [`GitError::Remote`] when the fetch fails, [`GitError::Git`] for local repository errors,
+/// [`GitError::Io`] when a damaged repository cannot be cleared away.
 pub fn sync_clone(dir: &Path, url: &str, auth: &RemoteAuth) -> Result<PackageRepo, GitError> {
+    let io = |source| GitError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    remove_stale_locks(dir).map_err(io)?;
+    match open_and_fetch(dir, url, auth) {
+        Err(GitError::Git(e)) => {
+            tracing::warn!(repository = %dir.display(), error = %e, "the local clone is unusable; cloning it again");
+            match std::fs::remove_dir_all(dir) {
+                // Creating it failed before anything was written (a full disk, say): the
+                // second try reports that.
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                _ => {}
+            }
+            open_and_fetch(dir, url, auth)
+        }
+        other => other,
+    }
+}
+
+/// libgit2 writes a ref, HEAD or the config through `<file>.lock` and refuses to start while
+/// one exists; a run killed in between leaves it behind for good. Object files are written
+/// under temporary names and renamed, so `objects/` holds no locks and is not walked.
+fn remove_stale_locks(dir: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "objects" {
+                remove_stale_locks(&path)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "lock") {
+            tracing::warn!(lock = %path.display(), "removing a lock file left by an interrupted run");
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn open_and_fetch(dir: &Path, url: &str, auth: &RemoteAuth) -> Result<PackageRepo, GitError> {
     let repo = match Repository::open_bare(dir) {
         Ok(repo) => repo,
         Err(e) if e.code() == ErrorCode::NotFound => Repository::init_opts(
@@ -658,6 +714,82 @@ mod tests {
         let repo = sync_clone(&dir, &url, &auth()).unwrap();
         assert_eq!(repo.tip_commit(), Some(pushed));
         assert_eq!(repo.tip_file("PKGBUILD").unwrap(), b"1");
+    }
+
+    /// Commits and pushes `content` as PKGBUILD from the clone at `dir`, returning the commit.
+    fn publish(dir: &Path, url: &str, content: &[u8]) -> Oid {
+        let mut repo = sync_clone(dir, url, &auth()).unwrap();
+        let id = repo
+            .commit_files(&[("PKGBUILD", content)], "m", &me())
+            .unwrap()
+            .unwrap();
+        repo.push(&auth()).unwrap();
+        id
+    }
+
+    #[test]
+    fn lock_files_of_a_killed_run_do_not_block_the_next() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = server(tmp.path());
+        let dir = tmp.path().join("a");
+        publish(&dir, &url, b"1");
+        // Every file libgit2 locks while a sync writes: as a run killed mid-write leaves them.
+        for lock in [
+            "HEAD.lock",
+            "config.lock",
+            "packed-refs.lock",
+            "FETCH_HEAD.lock",
+            "refs/heads/master.lock",
+            "refs/remotes/origin/master.lock",
+        ] {
+            let lock = dir.join(lock);
+            std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+            std::fs::write(lock, "").unwrap();
+        }
+        let id = publish(&dir, &url, b"2");
+        assert_eq!(server_master(tmp.path()), Some(id));
+        assert!(!dir.join("refs/heads/master.lock").exists());
+    }
+
+    #[test]
+    fn a_half_made_clone_is_made_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = server(tmp.path());
+        let first = publish(&tmp.path().join("good"), &url, b"1");
+        type Damage = fn(&Path);
+        let damages: [(&str, Damage); 5] = [
+            ("an empty directory", |_| {}),
+            ("only an objects directory", |d| {
+                std::fs::create_dir(d.join("objects")).unwrap()
+            }),
+            ("HEAD only", |d| {
+                std::fs::write(d.join("HEAD"), "ref: refs/heads/master\n").unwrap()
+            }),
+            ("garbage in HEAD", |d| {
+                std::fs::write(d.join("HEAD"), "ref: refs/he").unwrap();
+                std::fs::create_dir_all(d.join("objects/pack")).unwrap();
+                std::fs::create_dir_all(d.join("refs/heads")).unwrap();
+            }),
+            ("garbage in config", |d| {
+                std::fs::write(d.join("HEAD"), "ref: refs/heads/master\n").unwrap();
+                std::fs::write(d.join("config"), "[core\n\tbare = ").unwrap();
+                std::fs::create_dir_all(d.join("objects/pack")).unwrap();
+                std::fs::create_dir_all(d.join("refs/heads")).unwrap();
+            }),
+        ];
+        for (i, (what, damage)) in damages.into_iter().enumerate() {
+            let dir = tmp.path().join(format!("damaged-{i}"));
+            std::fs::create_dir(&dir).unwrap();
+            damage(&dir);
+            let repo = sync_clone(&dir, &url, &auth()).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(repo.tip_commit(), Some(first), "{what}");
+            assert_eq!(repo.tip_file("PKGBUILD").unwrap(), b"1", "{what}");
+        }
+        // And one that lost its refs/ while holding objects still works from the server's tip.
+        let dir = tmp.path().join("good");
+        std::fs::remove_dir_all(dir.join("refs")).unwrap();
+        let second = publish(&dir, &url, b"2");
+        assert_eq!(server_master(tmp.path()), Some(second));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! is not consulted.
 
 pub mod decide;
+pub mod keywords;
 pub mod queue;
 pub mod review;
 pub mod verify;
@@ -26,9 +27,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::aur::AurMetadata;
-use crate::cli::SyncArgs;
+use crate::cli::{SourceArgs, SyncArgs};
 use crate::fetch::HttpCache;
-use crate::publish::aur_ssh::AurSsh;
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::render::{self, model::PackageModel};
@@ -84,6 +84,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.state)
         .with_context(|| format!("cannot create the state directory {}", args.state.display()))?;
     let _lock = lock(&args.state)?;
+    // A run killed while writing published.json or report.json leaves a temporary file.
+    crate::fsutil::remove_stale_temp_files(&args.state)
+        .with_context(|| format!("cannot clean up {}", args.state.display()))?;
     if args.verify_build {
         verify::check_usable().map_err(anyhow::Error::msg)?;
     }
@@ -103,7 +106,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
         ssh_key: args.ssh_key.clone(),
         pins,
     };
-    let meta = load_aur_metadata(&args.aur_metadata, &args.source.cache).await?;
+    let meta = load_aur_metadata(&args.aur_metadata, &args.source).await?;
     let aur = AurContext {
         meta,
         account: args.aur_user.clone(),
@@ -189,21 +192,15 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                             .get(&pkgbase)
                             .map(|e| (e.decision, e.files_digest.clone())),
                     }),
+                    keywords_mark: keywords::mark_path(&args, &auth, &pkgbase),
                 };
                 let result = tokio::task::spawn_blocking(move || publish_one(&job))
                     .await
                     .unwrap_or_else(|e| Err(format!("the publishing task failed: {e}")));
                 match result {
-                    Ok(Step::Pushed {
-                        commit,
-                        message,
-                        first,
-                    }) => {
+                    Ok(Step::Pushed { commit, message }) => {
                         confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
                         forget(&queue, &mut queued, &pkgbase);
-                        if first {
-                            set_keywords(&args, &auth, &pkgbase).await;
-                        }
                         outcome(r, "pushed", message)
                     }
                     Ok(Step::Unchanged { commit }) => {
@@ -268,6 +265,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
                 }
             }
         };
+        if !args.dry_run && matches!(outcome.status, "pushed" | "unchanged") {
+            keywords::set_if_pending(&args, &auth, &pkgbase).await;
+        }
         tracing::info!(package = %outcome.pkgbase, status = %outcome.status, detail = %outcome.detail);
         outcomes.push(outcome);
         bar.inc(1);
@@ -285,8 +285,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     };
     let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
     json.push(b'\n');
-    crate::fsutil::write_atomically(&args.state.join("report.json"), &json)
-        .context("cannot write report.json")?;
+    let report_path = args.state.join("report.json");
+    crate::fsutil::write_atomically(&report_path, &json)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
     Ok(if any_failed {
         Outcome::SomeFailed
     } else {
@@ -421,7 +422,7 @@ fn lock(state: &Path) -> anyhow::Result<File> {
 
 /// Reads the AUR's metadata from a file, or downloads it conditionally through the cache;
 /// a download is kept as the last good copy only once it has parsed.
-async fn load_aur_metadata(location: &str, cache_dir: &Path) -> anyhow::Result<AurMetadata> {
+async fn load_aur_metadata(location: &str, source: &SourceArgs) -> anyhow::Result<AurMetadata> {
     let unusable = || {
         format!(
             "the AUR metadata from {location} is unusable; without it nothing can be published safely"
@@ -432,12 +433,14 @@ async fn load_aur_metadata(location: &str, cache_dir: &Path) -> anyhow::Result<A
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
         return AurMetadata::parse(&bytes).with_context(unusable);
     }
-    let client = crate::render_cmd::http_client()?;
-    let cache = HttpCache::new(cache_dir);
-    let doc = cache
-        .get(&client, location)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let client =
+        crate::render_cmd::http_client(std::time::Duration::from_secs(source.http_timeout))?;
+    let cache = HttpCache::new(&source.cache);
+    let doc = cache.get(&client, location).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot get the AUR metadata, so nothing can be published safely and nothing was: {e}"
+        )
+    })?;
     let meta = AurMetadata::parse(&doc.bytes).with_context(unusable)?;
     if let Err(e) = cache.remember(&doc) {
         tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
@@ -544,6 +547,8 @@ struct Job {
     verify_build: bool,
     /// The review gate, when it is on.
     gate: Option<Gate>,
+    /// Made before a first push, see [`keywords`]; `None` where no keywords are set.
+    keywords_mark: Option<PathBuf>,
 }
 
 struct Gate {
@@ -557,7 +562,6 @@ enum Step {
     Pushed {
         commit: String,
         message: String,
-        first: bool,
     },
     Unchanged {
         commit: String,
@@ -676,11 +680,14 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
             problems.join("; ")
         ))
     })?;
+    if first && let Some(mark) = &job.keywords_mark {
+        keywords::mark(mark)
+            .map_err(|e| Attempt::Failed(format!("cannot write {}: {e}", mark.display())))?;
+    }
     match repo.push(&job.auth) {
         Ok(()) => Ok(Step::Pushed {
             commit: commit.to_string(),
             message,
-            first,
         }),
         Err(RemoteError::NotFastForward { message }) => Err(Attempt::NotFastForward(message)),
         Err(e) => Err(failed(&e)),
@@ -723,37 +730,4 @@ fn unified_diff(tip: Option<&Files>, new: &Files) -> String {
         }
     }
     out
-}
-
-/// Tags a new package with the keyword `raku` over the AUR's ssh interface. A failure is a
-/// warning: the package itself is published.
-async fn set_keywords(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) {
-    let Some(key) = auth.ssh_key.clone() else {
-        return;
-    };
-    let Ok(url) = url::Url::parse(&args.remote.replace("{pkgbase}", pkgbase)) else {
-        return;
-    };
-    if url.scheme() != "ssh" {
-        return;
-    }
-    let ssh = AurSsh {
-        host: url.host_str().unwrap_or_default().to_string(),
-        port: url.port().unwrap_or(22),
-        user: url.username().to_string(),
-        key,
-        pins: auth.pins.clone(),
-        timeout: std::time::Duration::from_secs(30),
-    };
-    let pkgbase = pkgbase.to_string();
-    let result =
-        tokio::task::spawn_blocking(move || ssh.set_keywords(&pkgbase, &["raku"]).map(|_| pkgbase))
-            .await;
-    match result {
-        Ok(Ok(pkgbase)) => tracing::info!(package = %pkgbase, "set keywords: raku"),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "set-keywords failed; the package is published without keywords")
-        }
-        Err(e) => tracing::warn!(error = %e, "set-keywords task failed"),
-    }
 }

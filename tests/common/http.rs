@@ -21,6 +21,9 @@ pub enum Fault {
     Status(u16),
     /// Announce the file's full length but send only the first half of it, then close.
     Truncated,
+    /// Read the request and never answer, keeping the connection open until the client gives
+    /// up or the server stops: a server that hangs.
+    Hang,
 }
 
 /// Bounds a stalled client: a connection thread gives up after this long without progress.
@@ -189,6 +192,9 @@ fn handle(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     if let Some(Fault::Status(code)) = fault {
         return respond_text(&mut out, code, head_only);
     }
+    if fault == Some(Fault::Hang) {
+        return hang(&mut out, shared);
+    }
     let Some(body) = read_served_file(&shared.root, &relative) else {
         return respond_text(&mut out, 404, head_only);
     };
@@ -216,6 +222,26 @@ fn handle(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         *lock(&shared.body_bytes) += sent as u64;
     }
     out.flush()
+}
+
+/// Waits, answering nothing, until the client closes the connection or the server stops.
+fn hang(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
+    // Short reads, so that a stopping server is noticed soon.
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let mut buf = [0; 512];
+    while !shared.stopping.load(Ordering::SeqCst) {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
 
 /// FNV-1a, 64 bits: a cheap content fingerprint for ETags.

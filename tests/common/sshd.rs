@@ -197,6 +197,55 @@ impl AurServer {
         self.path("srv/repos").join(format!("{pkgbase}.git"))
     }
 
+    /// The pkgbases the server has a repository for, sorted.
+    pub fn repo_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.path("srv/repos"))
+            .expect("list the server's repositories")
+            .map(|e| e.expect("read a repository entry").file_name())
+            .filter_map(|n| n.to_str()?.strip_suffix(".git").map(str::to_owned))
+            // Repositories being created are hidden (`.new.XXXXXX`).
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Copies what the server holds, every repository and the keywords log, into `dest`
+    /// (which must not exist yet), owners and modes kept, so that [`Self::restore`] can put
+    /// the server back as it is now.
+    pub fn save(&self, dest: &Path) {
+        fs::create_dir(dest).unwrap_or_else(|e| panic!("mkdir {}: {e}", dest.display()));
+        for item in ["repos", "keywords.log"] {
+            command_output(
+                Command::new("cp")
+                    .arg("-a")
+                    .arg(self.path("srv").join(item))
+                    .arg(dest.join(item)),
+            );
+        }
+    }
+
+    /// Puts back what [`Self::save`] copied into `saved`, dropping everything since.
+    pub fn restore(&self, saved: &Path) {
+        let repos = self.path("srv/repos");
+        for entry in fs::read_dir(&repos).expect("list the server's repositories") {
+            let path = entry.expect("read a repository entry").path();
+            fs::remove_dir_all(&path).unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
+        }
+        command_output(
+            Command::new("cp")
+                .arg("-a")
+                .arg(saved.join("repos/."))
+                .arg(&repos),
+        );
+        command_output(
+            Command::new("cp")
+                .arg("-a")
+                .arg(saved.join("keywords.log"))
+                .arg(self.path("srv/keywords.log")),
+        );
+    }
+
     /// Every `set-keywords` received, one line each: `<pkgbase> <keyword>...`.
     pub fn keywords_log(&self) -> String {
         fs::read_to_string(self.path("srv/keywords.log")).expect("read keywords.log")

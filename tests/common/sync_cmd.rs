@@ -20,11 +20,34 @@ pub fn add_sync_args(
     key: &Path,
     known_hosts: &Path,
 ) {
+    let sources = Sources {
+        index: dir.join("index.json").display().to_string(),
+        aur_metadata: dir.join("aur.json").display().to_string(),
+    };
+    add_sync_args_from(command, dir, &sources, http, aur, key, known_hosts);
+}
+
+/// Where sync reads its input: paths or URLs.
+pub struct Sources {
+    pub index: String,
+    pub aur_metadata: String,
+}
+
+/// [`add_sync_args`] with the index and the AUR metadata read from `sources`.
+pub fn add_sync_args_from(
+    command: &mut Command,
+    dir: &Path,
+    sources: &Sources,
+    http: &TestServer,
+    aur: &AurServer,
+    key: &Path,
+    known_hosts: &Path,
+) {
     command
         .env("XDG_CONFIG_HOME", dir.join("no-config"))
         .arg("sync")
         .arg("--index")
-        .arg(dir.join("index.json"))
+        .arg(&sources.index)
         .arg("--state")
         .arg(dir.join("state"))
         .arg("--cache")
@@ -38,7 +61,7 @@ pub fn add_sync_args(
         .arg("--known-hosts")
         .arg(known_hosts)
         .arg("--aur-metadata")
-        .arg(dir.join("aur.json"))
+        .arg(&sources.aur_metadata)
         .args(["--aur-user", BOT_ACCOUNT])
         .args(["--maintainer", "raku-aur bot <bot@example.org>"]);
 }
