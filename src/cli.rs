@@ -11,7 +11,16 @@ use crate::sync::queue::Choice;
 
 /// Publishes every distribution of the Raku ecosystem as an AUR package.
 #[derive(Debug, Parser)]
-#[command(name = "raku-aur", version, about)]
+#[command(
+    name = "raku-aur",
+    version,
+    about,
+    after_help = "Exit status: 0 done (held-back packages and changes waiting for review are \
+                  not errors); 1 sync published some packages and others failed, the next run \
+                  retries them; 2 nothing could be done (bad arguments or config, an unusable \
+                  index or AUR metadata, the state directory's lock is held). Each command's \
+                  --help says more."
+)]
 pub struct Cli {
     /// How log lines on stderr look: `text` (coloured on a terminal), or `json`, one object
     /// per line, for journald or a log collector. RUST_LOG sets the level (default info).
@@ -339,6 +348,24 @@ mod tests {
             Cli::try_parse_from(["raku-aur", "--log-format", "xml", "render", "--out", "o"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn every_command_documents_its_exit_status() {
+        let cli = Cli::command();
+        assert!(
+            cli.get_after_help()
+                .is_some_and(|h| h.to_string().contains("Exit status"))
+        );
+        for command in cli.get_subcommands() {
+            let help = command.get_long_about().map(ToString::to_string);
+            assert!(
+                help.as_deref()
+                    .is_some_and(|h| h.contains("Exit status: 0")),
+                "{}'s --help does not say its exit status",
+                command.get_name()
+            );
+        }
     }
 
     #[test]
