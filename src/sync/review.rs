@@ -100,7 +100,14 @@ pub fn reasons(
             out.push(Reason { kind, text });
         }
     };
-    let new_auth = proposed.auth.as_deref();
+    // The published line holds the auth as the PKGBUILD writer sanitised the whole identity;
+    // compare like with like, or an auth with odd whitespace would wait for review after every
+    // update. Between its non-blank brackets the auth sanitises as it does inside the line.
+    let new_auth = proposed.auth.as_deref().map(|a| {
+        let line = crate::render::shell::sanitize_line(&format!("<{a}>"), usize::MAX);
+        line[1..line.len() - 1].to_string()
+    });
+    let new_auth = new_auth.as_deref();
     match tip {
         None => add(
             ReviewKind::FirstPublication,
@@ -435,6 +442,31 @@ mod tests {
                 "auth changes from none to zef:alice"
             )]
         );
+    }
+
+    #[test]
+    fn an_auth_with_odd_whitespace_matches_its_sanitised_published_form() {
+        // Both from the real index data: a no-break space, and a trailing newline; the
+        // published lines are what the PKGBUILD writer makes of them (checked below).
+        for (raw, published) in [
+            (
+                "Matthew \u{2018}Mat\u{e9}u\u{2019}\u{a0}Stephen Stuckwisch",
+                "Foo:ver<1.0>:auth<Matthew \u{2018}Mat\u{e9}u\u{2019} Stephen Stuckwisch>",
+            ),
+            ("github:someone\n", "Foo:ver<1.0>:auth<github:someone >"),
+        ] {
+            assert_eq!(
+                crate::render::shell::sanitize_line(&format!("Foo:ver<1.0>:auth<{raw}>"), 500),
+                published
+            );
+            let mut old = pkg();
+            old.dist = published;
+            assert!(
+                check(Some(&old), &old, Some(raw), &[]).is_empty(),
+                "{raw:?}"
+            );
+            assert!(!check(Some(&old), &old, Some("zef:other"), &[]).is_empty());
+        }
     }
 
     #[test]
