@@ -473,7 +473,7 @@ fn check_url(s: &str) -> Result<(), String> {
         .map_err(|e| format!("{} is not a valid URL: {e}", escape_for_log(s)))
 }
 
-fn check_url_prefix(s: String) -> Result<String, String> {
+pub(crate) fn check_url_prefix(s: String) -> Result<String, String> {
     if !is_url(&s) {
         return Err(format!(
             "{} is not an http:// or https:// URL prefix",
@@ -524,18 +524,12 @@ fn check_arch_name(s: String) -> Result<alpm_types::Name, String> {
 }
 
 /// An auth as META6 writes it: `zef:someone`, `cpan:SOMEONE`, `github:someone`.
+/// Any auth the index may hold (old p6c ones are plain names, even with an email in `<>`),
+/// as long as it is safe to show and not empty; it is only compared, never rendered.
 fn check_auth(s: String) -> Result<String, String> {
     refuse_unsafe(&s)?;
-    let ok = s.split_once(':').is_some_and(|(scheme, who)| {
-        !scheme.is_empty()
-            && !who.is_empty()
-            && !s.contains(|c: char| c.is_whitespace() || "<>()".contains(c))
-    });
-    if !ok {
-        return Err(format!(
-            "{} is not an auth like zef:someone",
-            escape_for_log(&s)
-        ));
+    if s.trim().is_empty() {
+        return Err("an empty auth matches no release".to_string());
     }
     Ok(s)
 }
@@ -636,7 +630,7 @@ impl File {
             let kinds: Vec<String> = review
                 .changes
                 .iter()
-                .map(|k| kebab(&format!("{k:?}")))
+                .map(|k| k.as_str().to_string())
                 .collect();
             shown.push(("review.changes".to_string(), toml_list(&kinds)));
             shown.push(("review.archive".to_string(), toml_list(&review.archive)));
@@ -666,22 +660,6 @@ impl File {
             path,
         })
     }
-}
-
-/// `FirstPublication` → `first-publication`, as serde's kebab-case spells variants.
-fn kebab(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 // ---- Precedence: flags, then the file, then the built-in defaults. ----

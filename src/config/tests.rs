@@ -262,10 +262,22 @@ fn bad_values_are_errors_with_line_and_key() {
             "is not a distribution name",
         ),
         (
-            "[dist.\"Foo\"]\nauth = \"someone\"\n",
+            "[dist.\"Foo\"]\nauth = \" \"\n",
             2,
             "dist.Foo.auth",
-            "is not an auth like zef:someone",
+            "an empty auth matches no release",
+        ),
+        (
+            "[review]\narchive = []\n",
+            2,
+            "review.archive",
+            "the archive list is empty",
+        ),
+        (
+            "[review]\narchive = [\"htps://example.org/\"]\n",
+            2,
+            "review.archive",
+            "is not an http:// or https:// URL prefix",
         ),
         (
             "[dist.\"Foo\"]\nhold = \"  \"\n",
@@ -542,4 +554,17 @@ fn the_vps_starting_config_parses_with_the_review_gate_on() {
         review.changes.len(),
         crate::sync::review::ReviewKind::ALL.len()
     );
+}
+
+#[test]
+fn an_auth_pin_takes_any_auth_the_index_has() {
+    // Old p6c auths are plain names, some with an email.
+    for auth in [
+        "zef:timo",
+        "Fernando Correa de Oliveira",
+        "Jonathan Worthington <jnthn@jnthn.net>",
+    ] {
+        let c = parsed(&format!("[dist.\"Foo\"]\nauth = {auth:?}\n"));
+        assert_eq!(c.overrides.dists["Foo"].auth.as_deref(), Some(auth));
+    }
 }

@@ -36,6 +36,17 @@ impl ReviewKind {
         ReviewKind::AuthChange,
         ReviewKind::SourceHost,
     ];
+
+    /// The name the config file uses (serde's kebab-case spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewKind::FirstPublication => "first-publication",
+            ReviewKind::LicenseChange => "license-change",
+            ReviewKind::NewSystemDependency => "new-system-dependency",
+            ReviewKind::AuthChange => "auth-change",
+            ReviewKind::SourceHost => "source-host",
+        }
+    }
 }
 
 /// The `[review]` table of the config file. Without it the gate is off.
@@ -46,7 +57,7 @@ pub struct ReviewPolicy {
     #[serde(default = "all_kinds")]
     pub changes: BTreeSet<ReviewKind>,
     /// URL prefixes that count as the archive for [`ReviewKind::SourceHost`].
-    #[serde(default = "default_archive")]
+    #[serde(default = "default_archive", deserialize_with = "archive_prefixes")]
     pub archive: Vec<String>,
 }
 
@@ -59,6 +70,22 @@ fn all_kinds() -> BTreeSet<ReviewKind> {
 
 fn default_archive() -> Vec<String> {
     vec![REA_ARCHIVE_PREFIX.to_string()]
+}
+
+/// `archive`: a typo here would send every package to review, so each entry must be an
+/// http(s) URL prefix, and an empty list is refused.
+fn archive_prefixes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let prefixes = Vec::<String>::deserialize(d)?;
+    if prefixes.is_empty() {
+        return Err(serde::de::Error::custom(
+            "the archive list is empty; leave it out for the Raku Ecosystem Archive",
+        ));
+    }
+    prefixes
+        .into_iter()
+        .map(crate::config::check_url_prefix)
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
 }
 
 /// One reason a proposed change waits for review.
@@ -366,6 +393,16 @@ mod tests {
             &files(new),
             &proposed(new, auth, system),
         )
+    }
+
+    #[test]
+    fn each_kind_is_named_as_the_config_file_spells_it() {
+        for kind in ReviewKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
     }
 
     fn texts(reasons: &[Reason]) -> Vec<(ReviewKind, &str)> {
