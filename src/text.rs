@@ -23,6 +23,26 @@ pub fn escape_for_log(value: &str) -> String {
     }
 }
 
+/// Multi-line untrusted text (a diff against what the server holds) for a terminal: lines and
+/// tabs stay, every other control or format character becomes a visible `\u{..}` escape, so
+/// the text cannot move the cursor, recolour or retitle the maintainer's terminal.
+pub fn for_terminal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\n' || c == '\t' || !(c.is_control() || is_format(c)) {
+            out.push(c);
+        } else {
+            out.push_str(&c.escape_unicode().to_string());
+        }
+    }
+    out
+}
+
+/// Unicode format characters that can reorder or hide text (bidi controls, zero-width ones).
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
 /// Lowercase hexadecimal, as checksums are written in PKGBUILDs and caches.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -31,6 +51,14 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_keeps_lines_and_tabs_and_shows_escapes() {
+        assert_eq!(
+            for_terminal("+\tdepends = a\n-x\u{1b}[2J\u{7}\r\u{202e}y\n"),
+            "+\tdepends = a\n-x\\u{1b}[2J\\u{7}\\u{d}\\u{202e}y\n"
+        );
+    }
 
     #[test]
     fn hex_is_lowercase_and_two_digits_a_byte() {

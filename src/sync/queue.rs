@@ -168,7 +168,8 @@ fn listing(
         for r in &e.reasons {
             let _ = writeln!(out, "  - {}", r.text);
         }
-        out.push_str(&e.diff);
+        // The old side is whatever the server held, pushed by anyone.
+        out.push_str(&crate::text::for_terminal(&e.diff));
         out.push('\n');
     }
     let names = |es: &[&Entry]| {
