@@ -114,6 +114,13 @@ pub async fn render_all(
         None => BTreeMap::new(),
     };
     let mut plan = plan::plan(releases, &source.only, &existing, &source.overrides)?;
+    for name in &plan.unknown_in_config {
+        tracing::warn!(
+            dist = %name,
+            config = %source.overrides.origin,
+            "the config file names a distribution the index does not have; check its spelling"
+        );
+    }
     if let Some(aur) = aur {
         let taken: Vec<(String, String)> = plan
             .packages

@@ -109,6 +109,9 @@ pub struct Plan {
     pub held: Vec<Held>,
     /// Sorted by distribution.
     pub covered: Vec<Covered>,
+    /// Distributions the config file names that the index does not have (a typo, or gone
+    /// upstream): the operator hears of them, the run goes on. Sorted, escaped for display.
+    pub unknown_in_config: Vec<String>,
 }
 
 /// The plan cannot be made as asked.
@@ -198,10 +201,18 @@ pub fn plan(
             })
         })
         .collect();
+    let unknown_in_config = overrides
+        .named()
+        .filter(|n| !selected.contains_key(*n))
+        .map(|n| escape_for_log(n))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     Ok(Plan {
         packages,
         held,
         covered,
+        unknown_in_config,
     })
 }
 

@@ -37,6 +37,11 @@ pub struct DistOverride {
 }
 
 impl Overrides {
+    /// Every distribution the config file names (`publish.exclude` and `[dist."Name"]`).
+    pub fn named(&self) -> impl Iterator<Item = &String> {
+        self.exclude.iter().chain(self.dists.keys())
+    }
+
     /// Why the config file keeps `dist` from being planned at all, if it does. `selected_auth`
     /// is the auth of the release selection chose (which prefers the pinned auth).
     pub(super) fn hold_reason(&self, dist: &str, selected_auth: Option<&str>) -> Option<String> {

@@ -541,3 +541,15 @@ fn system_additions_map_native_and_bin_requests() {
         ["libmylib", "mytool-bin", "rakudo"]
     );
 }
+
+#[test]
+fn names_the_config_file_has_but_the_index_lacks_are_reported() {
+    let json = format!(r#"[{{"name":"A","version":"1","auth":"zef:x",{URL}}}]"#);
+    let mut o = with_dist("Json::Fast", DistOverride::default());
+    o.exclude = ["A".to_string(), "Gone::Upstream".to_string()].into();
+    let p = plan_with(&json, &o);
+    assert_eq!(p.unknown_in_config, ["Gone::Upstream", "Json::Fast"]);
+    // A typo is reported, it does not stop the plan.
+    assert!(p.held.iter().any(|h| h.dist.starts_with("A:")));
+    assert!(plan_of(&json).unknown_in_config.is_empty());
+}
