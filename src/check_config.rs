@@ -52,13 +52,6 @@ pub fn report(mut args: SyncArgs, matches: &ArgMatches, explicit: Option<&Path>)
     let mut r = Resolution::new(matches, config.as_ref());
     config::apply_sync(&mut args, &mut r);
     let mut problems = r.problems;
-    match config::check_maintainer(args.source.maintainer.clone()) {
-        Err(e) => problems.push(format!("maintainer: {e}")),
-        Ok(m) if is_placeholder(&m) => problems.push(format!(
-            "maintainer {m:?} is a placeholder (.invalid addresses do not exist); put your name and email there"
-        )),
-        Ok(_) => {}
-    }
     problems.extend(check_ssh_key(args.ssh_key.as_deref(), &args.remote));
     if let Some(path) = &args.known_hosts {
         problems.extend(check_known_hosts(path));
@@ -92,12 +85,6 @@ pub fn report(mut args: SyncArgs, matches: &ArgMatches, explicit: Option<&Path>)
         );
     }
     (out, problems.is_empty())
-}
-
-/// The built-in default and the starting config name a `.invalid` address (RFC 2606): it
-/// cannot reach anyone, so a real run must not publish under it.
-fn is_placeholder(maintainer: &str) -> bool {
-    maintainer.trim_end_matches('>').ends_with(".invalid")
 }
 
 /// The private key: present when the remote is reached over ssh, a regular file we can read,
@@ -215,6 +202,7 @@ mod tests {
 
     #[test]
     fn a_maintainer_at_an_invalid_domain_is_a_placeholder() {
+        use crate::config::is_placeholder;
         assert!(is_placeholder(crate::cli::DEFAULT_MAINTAINER));
         assert!(is_placeholder("YOUR NAME <you@example.invalid>"));
         assert!(!is_placeholder("Jane Doe <jane@example.org>"));

@@ -817,6 +817,12 @@ pub fn apply_source(source: &mut SourceArgs, r: &mut Resolution) {
         .map_or_else(Overrides::default, |c| c.overrides.clone());
 }
 
+/// The built-in default maintainer and the starting config name a `.invalid` address
+/// (RFC 2606): it reaches nobody, so nothing may be published under it.
+pub fn is_placeholder(maintainer: &str) -> bool {
+    maintainer.trim_end_matches('>').ends_with(".invalid")
+}
+
 /// Applies the config file to `sync`'s options (and the shared ones); what is missing or
 /// invalid lands in `r.problems`.
 pub fn apply_sync(args: &mut SyncArgs, r: &mut Resolution) {
@@ -916,6 +922,17 @@ pub fn apply_sync(args: &mut SyncArgs, r: &mut Resolution) {
             value: unset("no [review] table, every change is pushed"),
             origin: Origin::Default,
         });
+    }
+    // The maintainer signs the PKGBUILDs and the commits: a flag is checked as the file's
+    // value is, and a placeholder may only serve a dry run.
+    match check_maintainer(args.source.maintainer.clone()) {
+        Err(e) => r.problems.push(format!("maintainer: {e}")),
+        Ok(m) if is_placeholder(&m) && !args.dry_run => r.problems.push(format!(
+            "maintainer {m:?} is a placeholder (.invalid addresses do not exist): set \
+             maintainer in the config file or pass --maintainer 'Name <email>'; only a \
+             --dry-run may go without"
+        )),
+        Ok(_) => {}
     }
     // What only the file can set comes last, as tables come last in the file.
     for (key, value) in r.config.map(|c| c.shown.as_slice()).unwrap_or_default() {

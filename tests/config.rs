@@ -388,6 +388,34 @@ fn sync_says_which_setting_is_missing() {
         stderr.contains("sync needs the bot's AUR account: pass --aur-user NAME or set aur-user"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("maintainer \"raku-aur <raku-aur@example.invalid>\" is a placeholder"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sync_refuses_a_bad_or_placeholder_maintainer_before_doing_anything() {
+    let world = World::new();
+    let state = world.path("state");
+    for (maintainer, expected) in [
+        ("nobody", "maintainer: nobody is not `Name <email>`"),
+        (
+            "Jane <jane@example.invalid>",
+            "maintainer \"Jane <jane@example.invalid>\" is a placeholder",
+        ),
+    ] {
+        let output = world
+            .raku_aur()
+            .args(["sync", "--aur-user", "bot", "--maintainer", maintainer])
+            .arg("--state")
+            .arg(&state)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert!(text(&output).contains(expected), "{}", text(&output));
+        assert!(!state.exists(), "sync started anyway");
+    }
 }
 
 /// A stand-in private key (check-config reads only its first line) with `mode`.

@@ -447,7 +447,12 @@ fn flags_win_over_the_config_which_wins_over_defaults() {
 
 #[test]
 fn without_a_config_the_flags_and_defaults_apply_unchanged() {
-    let (args, settings, problems) = sync_with(&["--state", "s", "--aur-user", "bot"], None);
+    // A dry run may keep the placeholder maintainer; a real run may not.
+    let (_, _, problems) = sync_with(&["--state", "s", "--aur-user", "bot"], None);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("is a placeholder"), "{problems:?}");
+    let (args, settings, problems) =
+        sync_with(&["--state", "s", "--aur-user", "bot", "--dry-run"], None);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(args.state, Path::new("s"));
     assert_eq!(args.source.indexes, [crate::cli::DEFAULT_INDEX]);
@@ -461,7 +466,7 @@ fn without_a_config_the_flags_and_defaults_apply_unchanged() {
 
 #[test]
 fn sync_names_each_missing_or_invalid_setting() {
-    let (_, _, problems) = sync_with(&[], None);
+    let (_, _, problems) = sync_with(&["--maintainer", "M <m@example.org>"], None);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(
         problems[0].starts_with("sync needs a state directory: pass --state DIR or set state-dir")
@@ -470,7 +475,7 @@ fn sync_names_each_missing_or_invalid_setting() {
         problems[1]
             .starts_with("sync needs the bot's AUR account: pass --aur-user NAME or set aur-user")
     );
-    let c = parsed("state-dir = \"/s\"\n");
+    let c = parsed("state-dir = \"/s\"\nmaintainer = \"M <m@example.org>\"\n");
     let (_, _, problems) = sync_with(&[], Some(&c));
     assert_eq!(
         problems,
