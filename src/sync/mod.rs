@@ -95,17 +95,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
         .maintainer
         .parse()
         .context("--maintainer must be `Name <email>`: it is the commits' author")?;
-    let pins = match &args.known_hosts {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read --known-hosts {}", path.display()))?
-            .parse::<PinnedHostKeys>()
-            .with_context(|| format!("--known-hosts {} is invalid", path.display()))?,
-        None => known_hosts::aur_default(),
-    };
-    let auth = RemoteAuth {
-        ssh_key: args.ssh_key.clone(),
-        pins,
-    };
+    let auth = remote_auth(&args)?;
     let meta = load_aur_metadata(&args.aur_metadata, &args.source).await?;
     let aur = AurContext {
         meta,
@@ -114,160 +104,11 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     let (rendered, plan, _skipped) = render_all(&args.source, Some(&aur)).await?;
     let order = dependency_order(&rendered);
 
-    let published_path = args.state.join("published.json");
-    let mut published = load_published(&published_path)?;
-    let queue = Queue::new(&args.state);
-    let (mut queued, unreadable) = queue.load()?;
-    for (entry, error) in &unreadable {
-        tracing::warn!(%entry, %error, "unreadable review entry; its package is reviewed anew");
-    }
+    let mut run = Run::new(&args, &auth, &identity)?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
-    // Not published this run: failed, or needs a package that did (a failure of the run).
-    let mut failed: BTreeSet<String> = BTreeSet::new();
-    // Not published this run: waits for review or was rejected, or needs such a package
-    // (the gate at work, not a failure).
-    let mut withheld: BTreeSet<String> = BTreeSet::new();
     let bar = crate::progress::bar("packages", order.len());
     for index in order {
-        let r = &rendered[index];
-        let pkgbase = r.model.pkgname.to_string();
-        let waiting_for: Vec<&String> = r.needs.iter().filter(|n| failed.contains(*n)).collect();
-        let withheld_deps: Vec<&String> =
-            r.needs.iter().filter(|n| withheld.contains(*n)).collect();
-        let outcome = if !waiting_for.is_empty() {
-            failed.insert(pkgbase.clone());
-            outcome(
-                r,
-                "waiting",
-                format!("needs {} from this run, which failed", join(&waiting_for)),
-            )
-        } else {
-            let digest = input_digest(r);
-            let same_input = published
-                .packages
-                .get(&pkgbase)
-                .is_some_and(|p| p.input_digest == digest);
-            let held = already_held(
-                args.review.as_ref(),
-                args.dry_run,
-                queued.get(&pkgbase),
-                &digest,
-            );
-            if !args.dry_run && same_input {
-                forget(&queue, &mut queued, &pkgbase);
-                outcome(
-                    r,
-                    "unchanged",
-                    "same input as the last confirmed push".into(),
-                )
-            } else if !withheld_deps.is_empty() && !same_input {
-                // Not for an input already published (also in a dry run): it has nothing to
-                // wait for, and a rejected dependency would otherwise keep it waiting for good.
-                withheld.insert(pkgbase.clone());
-                outcome(
-                    r,
-                    "waiting",
-                    format!(
-                        "needs {}, which is held back for review in this run",
-                        join(&withheld_deps)
-                    ),
-                )
-            } else if let Some((status, detail)) = held {
-                // The server is not asked again: nothing new was proposed since.
-                withheld.insert(pkgbase.clone());
-                outcome(r, status, detail)
-            } else {
-                let job = Job {
-                    model: r.model.clone(),
-                    dir: args.state.join("repos").join(format!("{pkgbase}.git")),
-                    url: git::remote_url(&args.remote, &pkgbase),
-                    auth: auth.clone(),
-                    identity: identity.clone(),
-                    dry_run: args.dry_run,
-                    verify_build: args.verify_build,
-                    gate: args.review.as_ref().map(|policy| Gate {
-                        policy: policy.clone(),
-                        proposed: proposed(r),
-                        decided: queued
-                            .get(&pkgbase)
-                            .map(|e| (e.decision, e.files_digest.clone())),
-                    }),
-                    keywords_mark: keywords::mark_path(&args, &auth, &pkgbase),
-                };
-                let result = tokio::task::spawn_blocking(move || publish_one(&job))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("the publishing task failed: {e}")));
-                match result {
-                    Ok(Step::Pushed { commit, message }) => {
-                        confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
-                        forget(&queue, &mut queued, &pkgbase);
-                        outcome(r, "pushed", message)
-                    }
-                    Ok(Step::Unchanged { commit }) => {
-                        confirm(&mut published, &published_path, &pkgbase, digest, commit)?;
-                        forget(&queue, &mut queued, &pkgbase);
-                        outcome(r, "unchanged", "the server already has these files".into())
-                    }
-                    Ok(Step::WouldPush { message, diff }) => {
-                        println!("=== {pkgbase}: {message}\n{diff}");
-                        outcome(r, "would-push", message)
-                    }
-                    Ok(Step::Review {
-                        message,
-                        files,
-                        diff,
-                        reasons,
-                    }) => {
-                        if args.dry_run {
-                            withheld.insert(pkgbase.clone());
-                            let detail =
-                                format!("would wait for review: {}", reason_texts(&reasons));
-                            println!("=== {pkgbase}: {message} ({detail})\n{diff}");
-                            outcome(r, "would-review", detail)
-                        } else {
-                            let detail = waits_for_review(&reasons);
-                            let entry = Entry {
-                                pkgbase: pkgbase.clone(),
-                                pkgver: r.model.pkgver.to_string(),
-                                message,
-                                reasons,
-                                files_digest: queue::files_digest(&files),
-                                pkgbuild: files.pkgbuild,
-                                srcinfo: files.srcinfo,
-                                diff,
-                                input_digest: digest,
-                                decision: Verdict::Pending,
-                            };
-                            match queue.write(&entry) {
-                                Ok(()) => {
-                                    queued.insert(pkgbase.clone(), entry);
-                                    withheld.insert(pkgbase.clone());
-                                    outcome(r, "review", detail)
-                                }
-                                Err(error) => {
-                                    let error = format!("{error:#}; nothing was pushed");
-                                    tracing::error!(package = %pkgbase, %error, "queueing for review failed");
-                                    failed.insert(pkgbase.clone());
-                                    outcome(r, "failed", error)
-                                }
-                            }
-                        }
-                    }
-                    Ok(Step::Rejected { reasons }) => {
-                        withheld.insert(pkgbase.clone());
-                        outcome(r, "rejected", rejected(&reasons))
-                    }
-                    Err(error) => {
-                        tracing::error!(package = %pkgbase, %error, "publishing failed");
-                        failed.insert(pkgbase.clone());
-                        outcome(r, "failed", error)
-                    }
-                }
-            }
-        };
-        if !args.dry_run && matches!(outcome.status, "pushed" | "unchanged") {
-            keywords::set_if_pending(&args, &auth, &pkgbase).await;
-        }
+        let outcome = run.package(&rendered[index]).await?;
         tracing::info!(package = %outcome.pkgbase, status = %outcome.status, detail = %outcome.detail);
         outcomes.push(outcome);
         bar.inc(1);
@@ -275,24 +116,274 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     // The summary line below says what the bar said.
     bar.finish_and_clear();
     outcomes.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
-    let any_failed = !failed.is_empty();
     print_summary(&outcomes, plan.held.len());
-    let report = SyncReport {
-        dry_run: args.dry_run,
-        packages: outcomes,
-        held: plan.held,
-        covered: plan.covered,
-    };
-    let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    json.push(b'\n');
-    let report_path = args.state.join("report.json");
-    crate::fsutil::write_atomically(&report_path, &json)
-        .with_context(|| format!("cannot write {}", report_path.display()))?;
-    Ok(if any_failed {
-        Outcome::SomeFailed
-    } else {
+    write_report(
+        &args.state,
+        &SyncReport {
+            dry_run: args.dry_run,
+            packages: outcomes,
+            held: plan.held,
+            covered: plan.covered,
+        },
+    )?;
+    Ok(if run.failed.is_empty() {
         Outcome::Clean
+    } else {
+        Outcome::SomeFailed
     })
+}
+
+/// How to reach the server: the operator's key and the host keys to trust.
+fn remote_auth(args: &SyncArgs) -> anyhow::Result<RemoteAuth> {
+    let pins = match &args.known_hosts {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --known-hosts {}", path.display()))?
+            .parse::<PinnedHostKeys>()
+            .with_context(|| format!("--known-hosts {} is invalid", path.display()))?,
+        None => known_hosts::aur_default(),
+    };
+    Ok(RemoteAuth {
+        ssh_key: args.ssh_key.clone(),
+        pins,
+    })
+}
+
+fn write_report(state: &Path, report: &SyncReport) -> anyhow::Result<()> {
+    let mut json = serde_json::to_vec_pretty(report).expect("report serialises");
+    json.push(b'\n');
+    let path = state.join("report.json");
+    crate::fsutil::write_atomically(&path, &json)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// What one run carries from package to package: the record of confirmed pushes, the review
+/// queue, and which packages this run did not publish.
+struct Run<'a> {
+    args: &'a SyncArgs,
+    auth: &'a RemoteAuth,
+    identity: &'a Identity,
+    published_path: PathBuf,
+    published: Published,
+    queue: Queue,
+    queued: BTreeMap<String, Entry>,
+    /// Not published this run: failed, or needs a package that did (a failure of the run).
+    failed: BTreeSet<String>,
+    /// Not published this run: waits for review or was rejected, or needs such a package
+    /// (the gate at work, not a failure).
+    withheld: BTreeSet<String>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        args: &'a SyncArgs,
+        auth: &'a RemoteAuth,
+        identity: &'a Identity,
+    ) -> anyhow::Result<Self> {
+        let published_path = args.state.join("published.json");
+        let published = load_published(&published_path)?;
+        let queue = Queue::new(&args.state);
+        let (queued, unreadable) = queue.load()?;
+        for (entry, error) in &unreadable {
+            tracing::warn!(%entry, %error, "unreadable review entry; its package is reviewed anew");
+        }
+        Ok(Run {
+            args,
+            auth,
+            identity,
+            published_path,
+            published,
+            queue,
+            queued,
+            failed: BTreeSet::new(),
+            withheld: BTreeSet::new(),
+        })
+    }
+
+    /// Settles one package, then sets its keywords once the server has confirmed its files.
+    async fn package(&mut self, r: &Rendered) -> anyhow::Result<PackageOutcome> {
+        let outcome = self.settle(r).await?;
+        if !self.args.dry_run && matches!(outcome.status, "pushed" | "unchanged") {
+            keywords::set_if_pending(self.args, self.auth, &outcome.pkgbase).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Answers without the server where the run already knows the answer; publishes otherwise.
+    async fn settle(&mut self, r: &Rendered) -> anyhow::Result<PackageOutcome> {
+        let pkgbase = r.model.pkgname.to_string();
+        let waiting_for: Vec<&String> = r
+            .needs
+            .iter()
+            .filter(|n| self.failed.contains(*n))
+            .collect();
+        if !waiting_for.is_empty() {
+            let detail = format!("needs {} from this run, which failed", join(&waiting_for));
+            self.failed.insert(pkgbase);
+            return Ok(outcome(r, "waiting", detail));
+        }
+        let digest = input_digest(r);
+        let same_input = self
+            .published
+            .packages
+            .get(&pkgbase)
+            .is_some_and(|p| p.input_digest == digest);
+        if !self.args.dry_run && same_input {
+            forget(&self.queue, &mut self.queued, &pkgbase);
+            return Ok(outcome(
+                r,
+                "unchanged",
+                "same input as the last confirmed push".into(),
+            ));
+        }
+        let withheld_deps: Vec<&String> = r
+            .needs
+            .iter()
+            .filter(|n| self.withheld.contains(*n))
+            .collect();
+        if !withheld_deps.is_empty() && !same_input {
+            // Not for an input already published (also in a dry run): it has nothing to
+            // wait for, and a rejected dependency would otherwise keep it waiting for good.
+            let detail = format!(
+                "needs {}, which is held back for review in this run",
+                join(&withheld_deps)
+            );
+            self.withheld.insert(pkgbase);
+            return Ok(outcome(r, "waiting", detail));
+        }
+        let held = already_held(
+            self.args.review.as_ref(),
+            self.args.dry_run,
+            self.queued.get(&pkgbase),
+            &digest,
+        );
+        if let Some((status, detail)) = held {
+            // The server is not asked again: nothing new was proposed since.
+            self.withheld.insert(pkgbase);
+            return Ok(outcome(r, status, detail));
+        }
+        self.publish(r, digest).await
+    }
+
+    /// Runs `publish_one` on a blocking thread and records what it did.
+    async fn publish(&mut self, r: &Rendered, digest: String) -> anyhow::Result<PackageOutcome> {
+        let pkgbase = r.model.pkgname.to_string();
+        let job = self.job(r, &pkgbase);
+        let result = tokio::task::spawn_blocking(move || publish_one(&job))
+            .await
+            .unwrap_or_else(|e| Err(format!("the publishing task failed: {e}")));
+        Ok(match result {
+            Ok(Step::Pushed { commit, message }) => {
+                self.confirm(&pkgbase, digest, commit)?;
+                outcome(r, "pushed", message)
+            }
+            Ok(Step::Unchanged { commit }) => {
+                self.confirm(&pkgbase, digest, commit)?;
+                outcome(r, "unchanged", "the server already has these files".into())
+            }
+            Ok(Step::WouldPush { message, diff }) => {
+                println!("=== {pkgbase}: {message}\n{diff}");
+                outcome(r, "would-push", message)
+            }
+            Ok(Step::Review(held)) => self.hold_for_review(r, digest, held),
+            Ok(Step::Rejected { reasons }) => {
+                self.withheld.insert(pkgbase);
+                outcome(r, "rejected", rejected(&reasons))
+            }
+            Err(error) => {
+                tracing::error!(package = %pkgbase, %error, "publishing failed");
+                self.failed.insert(pkgbase);
+                outcome(r, "failed", error)
+            }
+        })
+    }
+
+    fn job(&self, r: &Rendered, pkgbase: &str) -> Job {
+        let args = self.args;
+        Job {
+            model: r.model.clone(),
+            dir: args.state.join("repos").join(format!("{pkgbase}.git")),
+            url: git::remote_url(&args.remote, pkgbase),
+            auth: self.auth.clone(),
+            identity: self.identity.clone(),
+            dry_run: args.dry_run,
+            verify_build: args.verify_build,
+            gate: args.review.as_ref().map(|policy| Gate {
+                policy: policy.clone(),
+                proposed: proposed(r),
+                decided: self
+                    .queued
+                    .get(pkgbase)
+                    .map(|e| (e.decision, e.files_digest.clone())),
+            }),
+            keywords_mark: keywords::mark_path(args, self.auth, pkgbase),
+        }
+    }
+
+    /// Records what the server confirmed for `pkgbase`, on disk at once: a crash after this
+    /// point must not make the next run push the same thing again. Then drops its review entry.
+    fn confirm(
+        &mut self,
+        pkgbase: &str,
+        input_digest: String,
+        commit: String,
+    ) -> anyhow::Result<()> {
+        self.published.packages.insert(
+            pkgbase.to_string(),
+            PublishedEntry {
+                input_digest,
+                commit,
+            },
+        );
+        let json = serde_json::to_vec_pretty(&self.published).expect("published record serialises");
+        let path = &self.published_path;
+        crate::fsutil::write_atomically(path, &json)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        forget(&self.queue, &mut self.queued, pkgbase);
+        Ok(())
+    }
+
+    /// Shows the held-back change in a dry run; queues it for a maintainer otherwise.
+    fn hold_for_review(&mut self, r: &Rendered, digest: String, held: ForReview) -> PackageOutcome {
+        let pkgbase = r.model.pkgname.to_string();
+        let ForReview {
+            message,
+            files,
+            diff,
+            reasons,
+        } = held;
+        if self.args.dry_run {
+            self.withheld.insert(pkgbase.clone());
+            let detail = format!("would wait for review: {}", reason_texts(&reasons));
+            println!("=== {pkgbase}: {message} ({detail})\n{diff}");
+            return outcome(r, "would-review", detail);
+        }
+        let detail = waits_for_review(&reasons);
+        let entry = Entry {
+            pkgbase: pkgbase.clone(),
+            pkgver: r.model.pkgver.to_string(),
+            message,
+            reasons,
+            files_digest: queue::files_digest(&files),
+            pkgbuild: files.pkgbuild,
+            srcinfo: files.srcinfo,
+            diff,
+            input_digest: digest,
+            decision: Verdict::Pending,
+        };
+        match self.queue.write(&entry) {
+            Ok(()) => {
+                self.queued.insert(pkgbase.clone(), entry);
+                self.withheld.insert(pkgbase);
+                outcome(r, "review", detail)
+            }
+            Err(error) => {
+                let error = format!("{error:#}; nothing was pushed");
+                tracing::error!(package = %pkgbase, %error, "queueing for review failed");
+                self.failed.insert(pkgbase);
+                outcome(r, "failed", error)
+            }
+        }
+    }
 }
 
 fn outcome(r: &Rendered, status: &'static str, detail: String) -> PackageOutcome {
@@ -461,27 +552,6 @@ fn load_published(path: &Path) -> anyhow::Result<Published> {
     }
 }
 
-/// Records what the server confirmed for `pkgbase`, on disk at once: a crash after this point
-/// must not make the next run push the same thing again.
-fn confirm(
-    published: &mut Published,
-    path: &Path,
-    pkgbase: &str,
-    input_digest: String,
-    commit: String,
-) -> anyhow::Result<()> {
-    published.packages.insert(
-        pkgbase.to_string(),
-        PublishedEntry {
-            input_digest,
-            commit,
-        },
-    );
-    let json = serde_json::to_vec_pretty(published).expect("published record serialises");
-    crate::fsutil::write_atomically(path, &json)
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
 /// sha256 over the files as rendered (pkgrel 1, no epoch): equal digests mean equal input.
 fn input_digest(r: &Rendered) -> String {
     digest(&r.pkgbuild, &r.srcinfo)
@@ -571,16 +641,19 @@ enum Step {
         diff: String,
     },
     /// The gate holds these files back: nothing was committed.
-    Review {
-        message: String,
-        files: Files,
-        diff: String,
-        reasons: Vec<Reason>,
-    },
+    Review(ForReview),
     /// A maintainer rejected exactly these files: nothing was committed.
     Rejected {
         reasons: Vec<Reason>,
     },
+}
+
+/// A change the review gate holds back, and why.
+struct ForReview {
+    message: String,
+    files: Files,
+    diff: String,
+    reasons: Vec<Reason>,
 }
 
 /// Syncs the clone, decides, commits, checks and pushes one package; retries once when
@@ -641,12 +714,12 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
                 }
                 _ => {
                     let diff = unified_diff(tip.as_ref(), &files);
-                    return Ok(Step::Review {
+                    return Ok(Step::Review(ForReview {
                         message,
                         files,
                         diff,
                         reasons,
-                    });
+                    }));
                 }
             }
         }
