@@ -560,3 +560,16 @@ fn the_config_file_turns_the_gate_on_and_names_the_queue_for_the_review_commands
     assert_eq!(world.commits(BASE).len(), 1);
     assert!(world.commits(CHECKED).is_empty());
 }
+
+#[test]
+fn a_review_entry_half_written_by_a_killed_run_is_cleared_at_the_next_start() {
+    let world = World::new();
+    assert_eq!(world.gated_sync(), Outcome::Clean);
+    // What crate::fsutil::write_atomically leaves behind when the run dies mid-write.
+    let leftover = world.path("state/review/.raku-aur-tmp-a1b2c3");
+    std::fs::write(&leftover, b"{\"pkgbase\": \"raku-fix").unwrap();
+    assert_eq!(world.gated_sync(), Outcome::Clean);
+    assert!(!leftover.exists());
+    assert_eq!(world.status(BASE), "review");
+    assert!(world.queue_entry(BASE).is_some());
+}

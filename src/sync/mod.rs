@@ -33,6 +33,7 @@ use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::render::{self, model::PackageModel};
 use crate::render_cmd::{AurContext, Rendered, render_all};
+use crate::text::for_terminal;
 use decide::{Decision, Files};
 use queue::{Entry, Queue, Verdict};
 use review::{Proposed, Reason, ReviewPolicy};
@@ -84,9 +85,12 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.state)
         .with_context(|| format!("cannot create the state directory {}", args.state.display()))?;
     let _lock = lock(&args.state)?;
-    // A run killed while writing published.json or report.json leaves a temporary file.
-    crate::fsutil::remove_stale_temp_files(&args.state)
-        .with_context(|| format!("cannot clean up {}", args.state.display()))?;
+    // A run killed while writing published.json, report.json or a review entry leaves a
+    // temporary file.
+    for dir in [args.state.clone(), args.state.join(queue::DIR)] {
+        crate::fsutil::remove_stale_temp_files(&dir)
+            .with_context(|| format!("cannot clean up {}", dir.display()))?;
+    }
     if args.verify_build {
         verify::check_usable().map_err(anyhow::Error::msg)?;
     }
@@ -281,7 +285,8 @@ impl<'a> Run<'a> {
                 outcome(r, "unchanged", "the server already has these files".into())
             }
             Ok(Step::WouldPush { message, diff }) => {
-                println!("=== {pkgbase}: {message}\n{diff}");
+                // The old side is whatever the server held.
+                println!("=== {pkgbase}: {message}\n{}", for_terminal(&diff));
                 outcome(r, "would-push", message)
             }
             Ok(Step::Review(held)) => self.hold_for_review(r, digest, held),
@@ -354,7 +359,10 @@ impl<'a> Run<'a> {
         if self.args.dry_run {
             self.withheld.insert(pkgbase.clone());
             let detail = format!("would wait for review: {}", reason_texts(&reasons));
-            println!("=== {pkgbase}: {message} ({detail})\n{diff}");
+            println!(
+                "=== {pkgbase}: {message} ({detail})\n{}",
+                for_terminal(&diff)
+            );
             return outcome(r, "would-review", detail);
         }
         let detail = waits_for_review(&reasons);
