@@ -25,6 +25,7 @@ use clap::parser::ValueSource;
 use serde::Deserialize;
 
 use crate::cli::{SourceArgs, SyncArgs};
+use crate::index::is_http_url;
 use crate::plan::system::SystemAdditions;
 use crate::plan::{DistOverride, Overrides};
 use crate::publish::git::Identity;
@@ -453,12 +454,8 @@ fn check_path(s: String) -> Result<PathBuf, String> {
     Ok(PathBuf::from(s))
 }
 
-fn is_url(s: &str) -> bool {
-    s.starts_with("https://") || s.starts_with("http://")
-}
-
 fn check_location(s: String) -> Result<String, String> {
-    if is_url(&s) {
+    if is_http_url(&s) {
         check_url(&s)?;
         return Ok(s);
     }
@@ -474,7 +471,7 @@ fn check_url(s: &str) -> Result<(), String> {
 }
 
 pub(crate) fn check_url_prefix(s: String) -> Result<String, String> {
-    if !is_url(&s) {
+    if !is_http_url(&s) {
         return Err(format!(
             "{} is not an http:// or https:// URL prefix",
             escape_for_log(&s)
@@ -547,7 +544,7 @@ fn check_reason(s: String) -> Result<String, String> {
 impl File {
     fn into_config(self, path: PathBuf, base: &Path) -> Result<Config, ConfigError> {
         let location = |l: Location| -> Result<String, ConfigError> {
-            if is_url(&l.0) {
+            if is_http_url(&l.0) {
                 return Ok(l.0);
             }
             base.join(&l.0)

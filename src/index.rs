@@ -109,10 +109,16 @@ pub enum IndexLocation {
     Url(String),
 }
 
+/// Whether a location (an index, the AUR metadata, a homepage) is fetched over HTTP: it
+/// starts with `http://` or `https://`; anything else is a path or not a web address.
+pub fn is_http_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
 impl IndexLocation {
     /// `http://` and `https://` are URLs; anything else is a path.
     pub fn parse(arg: &str) -> Self {
-        if arg.starts_with("http://") || arg.starts_with("https://") {
+        if is_http_url(arg) {
             IndexLocation::Url(arg.to_string())
         } else {
             IndexLocation::Path(PathBuf::from(arg))
@@ -315,7 +321,7 @@ fn parse_entry(entry: &Value, index_rank: usize) -> Result<Release, String> {
     let support = meta.get("support").and_then(Value::as_object);
     let homepage = support
         .and_then(|s| string_field(s, "source").or_else(|| string_field(s, "homepage")))
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .filter(|u| is_http_url(u))
         .or(repository);
     Ok(Release {
         name,
@@ -371,7 +377,7 @@ fn source_of(meta: &Map<String, Value>) -> (Option<String>, Option<String>) {
     let Some(url) = string_field(meta, "source-url") else {
         return (None, None);
     };
-    let web = url.starts_with("https://") || url.starts_with("http://");
+    let web = is_http_url(&url);
     if web && is_tarball_path(url.split(['?', '#']).next().unwrap_or("")) {
         (Some(url), None)
     } else if web {

@@ -372,8 +372,6 @@ impl<'a> Run<'a> {
             message,
             reasons,
             files_digest: queue::files_digest(&files),
-            pkgbuild: files.pkgbuild,
-            srcinfo: files.srcinfo,
             diff,
             input_digest: digest,
             decision: Verdict::Pending,
@@ -527,7 +525,7 @@ async fn load_aur_metadata(location: &str, source: &SourceArgs) -> anyhow::Resul
             "the AUR metadata from {location} is unusable; without it nothing can be published safely"
         )
     };
-    if !(location.starts_with("https://") || location.starts_with("http://")) {
+    if !crate::index::is_http_url(location) {
         let bytes = std::fs::read(location)
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
         return AurMetadata::parse(&bytes).with_context(unusable);

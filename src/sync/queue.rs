@@ -37,8 +37,6 @@ pub struct Entry {
     /// The commit message sync would use.
     pub message: String,
     pub reasons: Vec<Reason>,
-    pub pkgbuild: String,
-    pub srcinfo: String,
     /// Both files against the server's tip when the entry was written.
     pub diff: String,
     /// The input digest `published.json` uses: the same input proposes the same change.
@@ -291,8 +289,6 @@ mod tests {
                 kind: ReviewKind::FirstPublication,
                 text: "first publication: the AUR has no such package yet".into(),
             }],
-            pkgbuild: "pkgname=x\n".into(),
-            srcinfo: "pkgbase = x\n".into(),
             diff: "+pkgname=x\n".into(),
             input_digest: "i".into(),
             files_digest: "f".into(),
