@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use clap::Parser;
@@ -30,43 +30,16 @@ const ALL: [&str; 6] = [BASE, CHECKED, MIDDLE, NATIVE, RESOURCES, TOP];
 /// of ours; Checked tests with Base; Middle needs Base and Resources; Top needs Middle and
 /// Native (which needs zlib, a system package).
 fn fixture_entries() -> Vec<Value> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ecosystem");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
-    dirs.iter()
-        .map(|dir| {
-            let meta: Value =
-                serde_json::from_slice(&std::fs::read(dir.join("META6.json")).unwrap()).unwrap();
-            let version = meta["version"].as_str().unwrap().to_string();
-            with_version(meta, &version)
-        })
+    fixtures::fixture_metas()
+        .iter()
+        .map(|(_, meta)| fixtures::index_entry(meta))
         .collect()
 }
 
 /// `entry` as release `version`, with REA's `dist` and `source-url` to match.
 fn with_version(mut entry: Value, version: &str) -> Value {
-    let name = entry["name"].as_str().unwrap().to_string();
-    let dist = format!(
-        "{name}:ver<{version}>:auth<{}>",
-        entry["auth"].as_str().unwrap()
-    );
-    let encode = |s: &str| {
-        s.replace(':', "%3A")
-            .replace('<', "%3C")
-            .replace('>', "%3E")
-    };
     entry["version"] = json!(version);
-    entry["dist"] = json!(dist);
-    entry["release-date"] = json!("2026-01-01");
-    entry["source-url"] = json!(format!(
-        "{REA_ARCHIVE_PREFIX}F/{}/{}.tar.gz",
-        encode(&name),
-        encode(&dist)
-    ));
-    entry
+    fixtures::index_entry(&entry)
 }
 
 fn every_kind() -> ReviewPolicy {
