@@ -6,14 +6,15 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
-use common::http::{Fault, TestServer};
-use common::sshd::{self, AurServer};
+use common::git::bare as git;
+use common::http::Fault;
 use common::sync_cmd::Sources;
+use common::world::{World, aur_metadata};
 use serde_json::{Value, json};
 
 /// JSON::Marshal needs JSON::Fast and JSON::Name, which needs JSON::OptIn; Log::Timeline
@@ -25,61 +26,11 @@ fn sample() -> Vec<Value> {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// The AUR metadata: just rakudo, which every package needs.
-fn aur_metadata() -> Value {
-    json!([{
-        "Name": "rakudo", "PackageBase": "rakudo", "Version": "2026.04-1",
-        "Maintainer": "someone", "Provides": ["perl6"]
-    }])
-}
-
 /// Per pkgbase on the server, its `master` history oldest first as (tree, full message).
 type RemoteState = BTreeMap<String, Vec<(String, String)>>;
 
-/// The index, the archives on a local HTTP server, the AUR stand-in, and the state and cache
-/// directories, all under one temporary directory.
-struct World {
-    dir: tempfile::TempDir,
-    http: TestServer,
-    aur: AurServer,
-}
-
+/// This suite's helpers on the shared set-up (the type is this crate's, so it takes them).
 impl World {
-    fn new(entries: &[Value]) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let archive = dir.path().join("archive");
-        for e in entries {
-            fixtures::write_archive_for(e, &archive, REA_ARCHIVE_PREFIX);
-        }
-        let http = TestServer::serve_dir(&archive);
-        let aur = sshd::start();
-        let world = World { dir, http, aur };
-        world.set_index(entries);
-        std::fs::write(
-            world.path("aur.json"),
-            serde_json::to_vec(&aur_metadata()).unwrap(),
-        )
-        .unwrap();
-        std::fs::write(
-            world.path("known_hosts"),
-            format!("{}\n", world.aur.known_hosts_line()),
-        )
-        .unwrap();
-        world
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn set_index(&self, entries: &[Value]) {
-        std::fs::write(
-            self.path("index.json"),
-            serde_json::to_vec(entries).unwrap(),
-        )
-        .unwrap();
-    }
-
     /// The index and the AUR metadata as files.
     fn files(&self) -> Sources {
         Sources {
@@ -110,12 +61,12 @@ impl World {
     fn add_sync_args(&self, command: &mut Command, sources: &Sources, extra: &[&str]) {
         common::sync_cmd::add_sync_args_from(
             command,
-            self.dir.path(),
+            self.root(),
             sources,
             &self.http,
             &self.aur,
             &self.aur.client_key(),
-            &self.path("known_hosts"),
+            &self.known_hosts(),
         );
         for name in ONLY {
             command.args(["--only", name]);
@@ -225,26 +176,6 @@ impl World {
     }
 }
 
-/// Runs the git CLI on a bare repository the server owns, whatever user we are.
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-c")
-        .arg("safe.directory=*")
-        .arg("--git-dir")
-        .arg(repo)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", "/nonexistent")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -265,7 +196,7 @@ fn sample_v2(world: &World) -> Vec<Value> {
         entry["version"] = json!(version);
         entry["dist"] = json!(dist);
         entry["source-url"] = json!(url);
-        fixtures::write_archive_for(entry, &world.path("archive"), REA_ARCHIVE_PREFIX);
+        world.add_archive(entry);
     }
     let name = entries
         .iter_mut()
@@ -518,14 +449,14 @@ fn kill_trials(world: &World, pre: &Snapshot, trials: usize, salt: u64) {
 
 #[test]
 fn killed_during_a_first_publication_the_next_run_converges() {
-    let world = World::new(&sample());
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let pre = Snapshot::take(&world);
     kill_trials(&world, &pre, trials(), 1);
 }
 
 #[test]
 fn killed_during_an_update_the_next_run_converges() {
-    let world = World::new(&sample());
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let out = world.sync(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     world.set_index(&sample_v2(&world));
@@ -547,7 +478,7 @@ const HTTP_FAULTS: [Fault; 3] = [Fault::Status(500), Fault::Hang, Fault::Truncat
 
 #[test]
 fn an_index_or_aur_metadata_server_that_fails_stops_the_run_before_any_push() {
-    let world = World::new(&sample());
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let sources = world.served();
     for (file, what) in [("aur.json", "AUR metadata"), ("index.json", "index")] {
         for fault in HTTP_FAULTS {
@@ -579,7 +510,7 @@ fn an_index_or_aur_metadata_server_that_fails_stops_the_run_before_any_push() {
 #[test]
 fn a_tarball_that_fails_holds_its_package_and_dependents_and_the_rest_is_pushed() {
     let entries = sample();
-    let world = World::new(&entries);
+    let world = World::new(&entries, &aur_metadata(&[]));
     let pre = Snapshot::take(&world);
     let optin = entries.iter().find(|e| e["name"] == "JSON::OptIn").unwrap();
     let tarball = fixtures::archive_rel_path(optin, REA_ARCHIVE_PREFIX);
@@ -629,7 +560,7 @@ fn a_tarball_that_fails_holds_its_package_and_dependents_and_the_rest_is_pushed(
 
 #[test]
 fn the_ssh_server_going_away_mid_run_fails_the_rest_and_the_next_run_catches_up() {
-    let mut world = World::new(&sample());
+    let mut world = World::new(&sample(), &aur_metadata(&[]));
     let pre = Snapshot::take(&world);
     let reference = Reference::from(&world, &pre);
     pre.restore(&world);
@@ -716,7 +647,7 @@ done
 
 #[test]
 fn a_full_disk_under_the_state_directory_is_a_clear_error_and_nothing_wrong_is_pushed() {
-    let world = World::new(&sample());
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let pre = Snapshot::take(&world);
     let reference = Reference::from(&world, &pre);
     let state = world.path("state");

@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use clap::Parser;
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
 use common::git::bare as git;
-use common::http::TestServer;
-use common::sshd::{self, AurServer};
+use common::world::aur_metadata;
 use raku_aur::cli::{Cli, Command as CliCommand};
 use raku_aur::sync::Outcome;
 use raku_aur::sync::review::{ReviewKind, ReviewPolicy};
@@ -49,52 +47,19 @@ fn every_kind() -> ReviewPolicy {
     }
 }
 
+/// The shared set-up, and the index entries as this test has released them so far.
 struct World {
-    dir: tempfile::TempDir,
-    http: TestServer,
-    aur: AurServer,
+    base: common::world::World,
     entries: Vec<Value>,
 }
 
 impl World {
     fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
         let entries = fixture_entries();
-        for e in &entries {
-            fixtures::write_archive_for(e, &dir.path().join("archive"), REA_ARCHIVE_PREFIX);
-        }
-        let http = TestServer::serve_dir(&dir.path().join("archive"));
-        let aur = sshd::start();
-        let world = World {
-            dir,
-            http,
-            aur,
+        World {
+            base: common::world::World::new(&entries, &aur_metadata(&[])),
             entries,
-        };
-        world.write_index();
-        let metadata = json!([{
-            "Name": "rakudo", "PackageBase": "rakudo", "Version": "2026.04-1",
-            "Maintainer": "someone", "Provides": ["perl6"]
-        }]);
-        std::fs::write(world.path("aur.json"), metadata.to_string()).unwrap();
-        std::fs::write(
-            world.path("known_hosts"),
-            format!("{}\n", world.aur.known_hosts_line()),
-        )
-        .unwrap();
-        world
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write_index(&self) {
-        std::fs::write(
-            self.path("index.json"),
-            serde_json::to_vec(&self.entries).unwrap(),
-        )
-        .unwrap();
+        }
     }
 
     /// Replaces the release of `name` by `change(entry)` as a new upstream `version`.
@@ -102,9 +67,9 @@ impl World {
         let at = self.entries.iter().position(|e| e["name"] == name).unwrap();
         let mut entry = with_version(self.entries[at].clone(), version);
         change(&mut entry);
-        fixtures::write_archive_for(&entry, &self.path("archive"), REA_ARCHIVE_PREFIX);
+        self.base.add_archive(&entry);
         self.entries[at] = entry;
-        self.write_index();
+        self.base.set_index(&self.entries);
     }
 
     /// `raku_aur::sync::run` with the flags the sync suites use, `extra`, and `review`.
@@ -112,11 +77,11 @@ impl World {
         let mut flags = Command::new("raku-aur");
         common::sync_cmd::add_sync_args(
             &mut flags,
-            self.dir.path(),
-            &self.http,
-            &self.aur,
-            &self.aur.client_key(),
-            &self.path("known_hosts"),
+            self.base.root(),
+            &self.base.http,
+            &self.base.aur,
+            &self.base.aur.client_key(),
+            &self.base.known_hosts(),
         );
         flags.args(extra);
         let argv = std::iter::once(std::ffi::OsStr::new("raku-aur")).chain(flags.get_args());
@@ -127,7 +92,7 @@ impl World {
         tokio::runtime::Runtime::new()
             .unwrap()
             .block_on(raku_aur::sync::run(args))
-            .unwrap_or_else(|e| panic!("sync failed: {e:#}\n{}", self.aur.log()))
+            .unwrap_or_else(|e| panic!("sync failed: {e:#}\n{}", self.base.aur.log()))
     }
 
     fn gated_sync(&self) -> Outcome {
@@ -139,14 +104,15 @@ impl World {
         Command::new(env!("CARGO_BIN_EXE_raku-aur"))
             .args(args)
             .arg("--state")
-            .arg(self.path("state"))
-            .env("XDG_CONFIG_HOME", self.path("config"))
+            .arg(self.base.path("state"))
+            .env("XDG_CONFIG_HOME", self.base.path("config"))
             .output()
             .unwrap()
     }
 
     fn report(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.path("state/report.json")).unwrap()).unwrap()
+        serde_json::from_slice(&std::fs::read(self.base.path("state/report.json")).unwrap())
+            .unwrap()
     }
 
     fn package(&self, pkgbase: &str) -> Value {
@@ -179,13 +145,13 @@ impl World {
     }
 
     fn queue_entry(&self, pkgbase: &str) -> Option<Value> {
-        let bytes = std::fs::read(self.path(&format!("state/review/{pkgbase}.json"))).ok()?;
+        let bytes = std::fs::read(self.base.path(&format!("state/review/{pkgbase}.json"))).ok()?;
         Some(serde_json::from_slice(&bytes).unwrap())
     }
 
     /// Commit subjects on the server, newest first; empty when nothing was pushed.
     fn commits(&self, pkgbase: &str) -> Vec<String> {
-        let repo = self.aur.bare_repo(pkgbase);
+        let repo = self.base.aur.bare_repo(pkgbase);
         if !repo.join("HEAD").exists() || git(&repo, &["branch", "--list", "master"]).is_empty() {
             return Vec::new();
         }
@@ -247,7 +213,7 @@ fn first_publications_wait_until_approved_and_their_dependents_follow() {
     );
 
     // Nothing new: the queue answers without the server, which is down.
-    world.aur.stop();
+    world.base.aur.stop();
     assert_eq!(world.gated_sync(), Outcome::Clean);
     assert_eq!(
         world.statuses(),
@@ -255,7 +221,7 @@ fn first_publications_wait_until_approved_and_their_dependents_follow() {
             "review", "waiting", "waiting", "review", "review", "waiting"
         ])
     );
-    world.aur.restart();
+    world.base.aur.restart();
 
     let review = world.command(&["review"]);
     assert_eq!(review.status.code(), Some(0), "{}", text(&review));
@@ -299,7 +265,13 @@ fn first_publications_wait_until_approved_and_their_dependents_follow() {
         world.queue_entry(BASE).is_none(),
         "a pushed entry is removed"
     );
-    assert!(world.aur.keywords_log().contains("raku-fixture-base raku"));
+    assert!(
+        world
+            .base
+            .aur
+            .keywords_log()
+            .contains("raku-fixture-base raku")
+    );
 
     let approve = world.command(&["approve", RESOURCES, CHECKED]);
     assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
@@ -334,7 +306,7 @@ fn a_rejected_change_is_not_pushed_nor_queued_again_until_it_changes() {
     assert_eq!(world.gated_sync(), Outcome::Clean);
 
     // Deciding on a package that is not queued changes nothing.
-    let before = std::fs::read(world.path("state/review/raku-fixture-native.json")).unwrap();
+    let before = std::fs::read(world.base.path("state/review/raku-fixture-native.json")).unwrap();
     let unknown = world.command(&["reject", NATIVE, "raku-no-such"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
     assert!(
@@ -343,13 +315,13 @@ fn a_rejected_change_is_not_pushed_nor_queued_again_until_it_changes() {
         text(&unknown)
     );
     assert_eq!(
-        std::fs::read(world.path("state/review/raku-fixture-native.json")).unwrap(),
+        std::fs::read(world.base.path("state/review/raku-fixture-native.json")).unwrap(),
         before
     );
     // A running sync holds the lock: the decision fails at once rather than racing it.
     let lock = std::fs::File::options()
         .write(true)
-        .open(world.path("state/lock"))
+        .open(world.base.path("state/lock"))
         .unwrap();
     lock.lock().unwrap();
     let locked = world.command(&["reject", NATIVE]);
@@ -365,7 +337,7 @@ fn a_rejected_change_is_not_pushed_nor_queued_again_until_it_changes() {
     let reject = world.command(&["reject", NATIVE]);
     assert_eq!(reject.status.code(), Some(0), "{}", text(&reject));
     assert!(text(&reject).contains("rejected"), "{}", text(&reject));
-    let rejected = std::fs::read(world.path("state/review/raku-fixture-native.json")).unwrap();
+    let rejected = std::fs::read(world.base.path("state/review/raku-fixture-native.json")).unwrap();
 
     for _ in 0..2 {
         assert_eq!(world.gated_sync(), Outcome::Clean);
@@ -380,7 +352,7 @@ fn a_rejected_change_is_not_pushed_nor_queued_again_until_it_changes() {
         assert_eq!(world.status(TOP), "waiting");
         assert!(world.commits(NATIVE).is_empty());
         assert_eq!(
-            std::fs::read(world.path("state/review/raku-fixture-native.json")).unwrap(),
+            std::fs::read(world.base.path("state/review/raku-fixture-native.json")).unwrap(),
             rejected,
             "a rejected entry is not queued again"
         );
@@ -428,7 +400,7 @@ fn with_the_gate_off_everything_is_published_and_then_only_flagged_changes_wait(
     for pkgbase in ALL {
         assert_eq!(world.commits(pkgbase).len(), 1, "{pkgbase}");
     }
-    assert!(!world.path("state/review").exists());
+    assert!(!world.base.path("state/review").exists());
 
     // With the gate on, a routine update goes straight through while a license change waits.
     world.release("Fixture::Base", "0.1.1", |_| {});
@@ -478,13 +450,13 @@ fn with_the_gate_off_everything_is_published_and_then_only_flagged_changes_wait(
 #[test]
 fn the_config_file_turns_the_gate_on_and_names_the_queue_for_the_review_commands() {
     let world = World::new();
-    let config_dir = world.path("config/raku-aur");
+    let config_dir = world.base.path("config/raku-aur");
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(
         config_dir.join("config.toml"),
         format!(
             "state-dir = {:?}\n[review]\nchanges = [\"first-publication\"]\n",
-            world.path("state").display().to_string()
+            world.base.path("state").display().to_string()
         ),
     )
     .unwrap();
@@ -493,19 +465,19 @@ fn the_config_file_turns_the_gate_on_and_names_the_queue_for_the_review_commands
         let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
         command
             .args(args)
-            .env("XDG_CONFIG_HOME", world.path("config"));
+            .env("XDG_CONFIG_HOME", world.base.path("config"));
         command
     };
     let mut sync = binary(&[]);
     common::sync_cmd::add_sync_args(
         &mut sync,
-        world.dir.path(),
-        &world.http,
-        &world.aur,
-        &world.aur.client_key(),
-        &world.path("known_hosts"),
+        world.base.root(),
+        &world.base.http,
+        &world.base.aur,
+        &world.base.aur.client_key(),
+        &world.base.known_hosts(),
     );
-    sync.env("XDG_CONFIG_HOME", world.path("config"));
+    sync.env("XDG_CONFIG_HOME", world.base.path("config"));
     let out = sync.output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
@@ -539,7 +511,7 @@ fn a_review_entry_half_written_by_a_killed_run_is_cleared_at_the_next_start() {
     let world = World::new();
     assert_eq!(world.gated_sync(), Outcome::Clean);
     // What crate::fsutil::write_atomically leaves behind when the run dies mid-write.
-    let leftover = world.path("state/review/.raku-aur-tmp-a1b2c3");
+    let leftover = world.base.path("state/review/.raku-aur-tmp-a1b2c3");
     std::fs::write(&leftover, b"{\"pkgbase\": \"raku-fix").unwrap();
     assert_eq!(world.gated_sync(), Outcome::Clean);
     assert!(!leftover.exists());

@@ -4,13 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::fixtures::{self, REA_ARCHIVE_PREFIX};
+use common::fixtures::REA_ARCHIVE_PREFIX;
 use common::git::bare as git;
-use common::http::TestServer;
-use common::sshd::{self, AurServer};
+use common::sshd;
+use common::world::{World, aur_metadata};
 use serde_json::{Value, json};
 
 /// The distribution whose closure the tests publish: JSON::Marshal needs JSON::Fast and
@@ -28,64 +28,10 @@ fn sample() -> Vec<Value> {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// AUR metadata with just what every package needs, plus `extra`.
-fn metadata(extra: &[Value]) -> Value {
-    let mut packages = vec![json!({
-        "Name": "rakudo", "PackageBase": "rakudo", "Version": "2026.04-1", "Maintainer": "someone",
-        "Provides": ["perl6"]
-    })];
-    packages.extend_from_slice(extra);
-    Value::Array(packages)
-}
-
-struct World {
-    dir: tempfile::TempDir,
-    http: TestServer,
-    aur: AurServer,
-}
-
+/// This suite's helpers on the shared set-up (the type is this crate's, so it takes them).
 impl World {
-    fn new(entries: &[Value], aur_metadata: &Value) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let archive = dir.path().join("archive");
-        for e in entries {
-            fixtures::write_archive_for(e, &archive, REA_ARCHIVE_PREFIX);
-        }
-        let http = TestServer::serve_dir(&archive);
-        let aur = sshd::start();
-        let world = World { dir, http, aur };
-        world.set_index(entries);
-        std::fs::write(
-            world.path("aur.json"),
-            serde_json::to_vec(aur_metadata).unwrap(),
-        )
-        .unwrap();
-        std::fs::write(
-            world.path("known_hosts"),
-            format!("{}\n", world.aur.known_hosts_line()),
-        )
-        .unwrap();
-        world
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn set_index(&self, entries: &[Value]) {
-        std::fs::write(
-            self.path("index.json"),
-            serde_json::to_vec(entries).unwrap(),
-        )
-        .unwrap();
-    }
-
-    fn add_archive(&self, entry: &Value) {
-        fixtures::write_archive_for(entry, &self.path("archive"), REA_ARCHIVE_PREFIX);
-    }
-
     fn sync(&self, extra: &[&str]) -> Output {
-        self.sync_as(&self.aur.client_key(), &self.path("known_hosts"), extra)
+        self.sync_as(&self.aur.client_key(), &self.known_hosts(), extra)
     }
 
     /// Runs sync with this client key and these pinned host keys.
@@ -93,7 +39,7 @@ impl World {
         let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
         common::sync_cmd::add_sync_args(
             &mut command,
-            self.dir.path(),
+            self.root(),
             &self.http,
             &self.aur,
             key,
@@ -155,7 +101,7 @@ fn srcinfo_field(srcinfo: &str, key: &str) -> String {
 #[test]
 fn publishes_a_chain_then_changes_only_what_changed() {
     let mut entries = sample();
-    let world = World::new(&entries, &metadata(&[]));
+    let world = World::new(&entries, &aur_metadata(&[]));
 
     // First publication: the whole chain, dependencies first.
     let first = world.sync(&[]);
@@ -238,7 +184,7 @@ fn publishes_a_chain_then_changes_only_what_changed() {
 
 #[test]
 fn dry_run_changes_nothing_and_shows_the_diff() {
-    let world = World::new(&sample(), &metadata(&[]));
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let out = world.sync(&["--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -254,7 +200,7 @@ fn dry_run_changes_nothing_and_shows_the_diff() {
 
 #[test]
 fn a_refused_push_is_reported_and_the_others_go_on() {
-    let world = World::new(&sample(), &metadata(&[]));
+    let world = World::new(&sample(), &aur_metadata(&[]));
     // The server refuses raku-json-fast (someone else owns it there).
     world.aur.set_owner("raku-json-fast", "someone-else");
     let out = world.sync(&[]);
@@ -283,7 +229,7 @@ fn a_refused_push_is_reported_and_the_others_go_on() {
 
 #[test]
 fn a_wrong_host_key_pushes_nothing() {
-    let world = World::new(&sample(), &metadata(&[]));
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let other = sshd::start();
     let wrong = world.path("wrong_known_hosts");
     // The other server's key, pinned for our server's address.
@@ -317,9 +263,9 @@ fn a_wrong_host_key_pushes_nothing() {
 
 #[test]
 fn an_unknown_client_key_is_refused_without_looping() {
-    let world = World::new(&sample(), &metadata(&[]));
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let stranger = sshd::start();
-    let out = world.sync_as(&stranger.client_key(), &world.path("known_hosts"), &[]);
+    let out = world.sync_as(&stranger.client_key(), &world.known_hosts(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(world.status_of("raku-json-optin"), "failed");
     let detail = world.report()["packages"]
@@ -334,7 +280,7 @@ fn an_unknown_client_key_is_refused_without_looping() {
 
 #[test]
 fn the_server_down_fails_this_run_and_the_next_run_catches_up() {
-    let mut world = World::new(&sample(), &metadata(&[]));
+    let mut world = World::new(&sample(), &aur_metadata(&[]));
     world.aur.stop();
     let out = world.sync(&[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -357,7 +303,7 @@ fn the_server_down_fails_this_run_and_the_next_run_catches_up() {
 #[test]
 fn someone_else_pushing_in_between_is_fetched_and_built_upon() {
     let mut entries = sample();
-    let world = World::new(&entries, &metadata(&[]));
+    let world = World::new(&entries, &aur_metadata(&[]));
     assert_eq!(world.sync(&[]).status.code(), Some(0));
 
     // A co-maintainer adds a file to raku-json-optin behind our back.
@@ -425,7 +371,7 @@ fn someone_else_pushing_in_between_is_fetched_and_built_upon() {
 
 #[test]
 fn packages_of_other_maintainers_and_existing_perl6_packages_are_left_alone() {
-    let aur = metadata(&[
+    let aur = aur_metadata(&[
         // Someone else maintains raku-json-name on the AUR: we must not push to it.
         json!({"Name": "raku-json-name", "PackageBase": "raku-json-name", "Version": "0.0.7-1",
                "Maintainer": "someone-else", "Depends": ["rakudo"]}),
@@ -459,7 +405,7 @@ fn packages_of_other_maintainers_and_existing_perl6_packages_are_left_alone() {
 fn a_name_taken_by_something_else_is_never_pushed_to() {
     // raku-json-optin on the AUR is not a Raku package (it does not run on rakudo): it cannot
     // stand in for JSON::OptIn, and its name is not ours to push to.
-    let aur = metadata(&[
+    let aur = aur_metadata(&[
         json!({"Name": "raku-json-optin", "PackageBase": "raku-json-optin",
         "Version": "1-1", "Maintainer": "someone-else", "Depends": ["glibc"]}),
     ]);
@@ -499,7 +445,7 @@ fn a_dependency_that_exists_nowhere_holds_the_package_back() {
 
 #[test]
 fn a_second_sync_exits_at_once_while_the_lock_is_held() {
-    let world = World::new(&sample(), &metadata(&[]));
+    let world = World::new(&sample(), &aur_metadata(&[]));
     std::fs::create_dir_all(world.path("state")).unwrap();
     let lock = std::fs::File::options()
         .create(true)
@@ -521,7 +467,7 @@ fn a_second_sync_exits_at_once_while_the_lock_is_held() {
 
 #[test]
 fn unusable_aur_metadata_stops_the_run_before_anything_is_pushed() {
-    let world = World::new(&sample(), &metadata(&[]));
+    let world = World::new(&sample(), &aur_metadata(&[]));
     let good = std::fs::read(world.path("aur.json")).unwrap();
     std::fs::write(world.path("aur.json"), &good[..good.len() / 2]).unwrap();
     let out = world.sync(&[]);

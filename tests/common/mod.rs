@@ -10,3 +10,4 @@ pub mod http;
 pub mod makepkg;
 pub mod sshd;
 pub mod sync_cmd;
+pub mod world;
