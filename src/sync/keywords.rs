@@ -41,13 +41,14 @@ pub fn mark(path: &Path) -> std::io::Result<()> {
 
 /// Sets the keyword of `pkgbase` if it is marked as pending, and removes the mark.
 pub async fn set_if_pending(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) {
-    let Some(ssh) = aur_ssh(args, auth, pkgbase) else {
-        return;
-    };
+    // Most packages have no mark: look for it before building any ssh settings.
     let path = mark_file(&args.state, pkgbase);
     if !path.exists() {
         return;
     }
+    let Some(ssh) = aur_ssh(args, auth, pkgbase) else {
+        return;
+    };
     let name = pkgbase.to_string();
     let result = tokio::task::spawn_blocking(move || ssh.set_keywords(&name, KEYWORDS)).await;
     match result {
