@@ -454,17 +454,6 @@ fn forget(queue: &Queue, queued: &mut BTreeMap<String, Entry>, pkgbase: &str) {
 /// What the gate needs to know about a rendered package besides its files.
 fn proposed(r: &Rendered) -> Proposed {
     Proposed {
-        // `localname::url`; a URL never holds `::` (render refuses those).
-        source_urls: r
-            .model
-            .source
-            .iter()
-            .map(|s| {
-                s.split_once("::")
-                    .map_or(s.as_str(), |(_, url)| url)
-                    .to_string()
-            })
-            .collect(),
         auth: r.auth.clone(),
         system_deps: r.system_deps.clone(),
     }

@@ -99,8 +99,6 @@ pub struct Reason {
 /// What the gate needs to know about a proposed package besides its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proposed {
-    /// The public URLs its sources are downloaded from (what the PKGBUILD says).
-    pub source_urls: Vec<String>,
     /// The distribution's auth as the index gives it.
     pub auth: Option<String>,
     /// The Arch packages among its dependencies that stand for native libraries, programs or
@@ -182,9 +180,9 @@ pub fn reasons(
         );
     }
     let published = tip.map(|t| source_urls(&t.srcinfo)).unwrap_or_default();
-    for url in &proposed.source_urls {
+    for url in source_urls(&files.srcinfo) {
         let archived = policy.archive.iter().any(|p| is_under(url, p));
-        if !archived && !published.contains(url.as_str()) {
+        if !archived && !published.contains(url) {
             add(
                 ReviewKind::SourceHost,
                 format!(
@@ -214,6 +212,7 @@ fn licenses(srcinfo: &str) -> Vec<&str> {
     licenses
 }
 
+/// The URLs of `source = localname::url` lines (a URL never holds `::`: render refuses it).
 fn source_urls(srcinfo: &str) -> BTreeSet<&str> {
     base_values(srcinfo, "source")
         .into_iter()
@@ -369,9 +368,8 @@ mod tests {
         Files { pkgbuild, srcinfo }
     }
 
-    fn proposed(p: &Pkg, auth: Option<&str>, system: &[&str]) -> Proposed {
+    fn proposed(auth: Option<&str>, system: &[&str]) -> Proposed {
         Proposed {
-            source_urls: vec![p.url.to_string()],
             auth: auth.map(str::to_string),
             system_deps: system.iter().map(ToString::to_string).collect(),
         }
@@ -391,7 +389,7 @@ mod tests {
             &every_kind(),
             tip.as_ref(),
             &files(new),
-            &proposed(new, auth, system),
+            &proposed(auth, system),
         )
     }
 
@@ -545,7 +543,7 @@ mod tests {
             &every_kind(),
             Some(&tip),
             &files(&new),
-            &proposed(&new, Some("zef:alice"), &[]),
+            &proposed(Some("zef:alice"), &[]),
         );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].kind, ReviewKind::AuthChange);
@@ -602,7 +600,7 @@ mod tests {
             &policy,
             None,
             &files(&new),
-            &proposed(&new, Some("zef:alice"), &["zlib"]),
+            &proposed(Some("zef:alice"), &["zlib"]),
         );
         assert_eq!(
             texts(&found),
@@ -672,7 +670,7 @@ mod tests {
         new.dist = "Foo:ver<1.1>:auth<zef:mallory>";
         new.url = "https://evil.example/Foo.tar.gz";
         new.depends = vec!["rakudo", "zlib"];
-        let p = proposed(&new, Some("zef:mallory"), &["zlib"]);
+        let p = proposed(Some("zef:mallory"), &["zlib"]);
         let all = reasons(&every_kind(), Some(&files(&old)), &files(&new), &p);
         assert_eq!(
             all.iter().map(|r| r.kind).collect::<Vec<_>>(),
