@@ -215,11 +215,7 @@ impl<'a> Run<'a> {
     /// Answers without the server where the run already knows the answer; publishes otherwise.
     async fn settle(&mut self, r: &Rendered) -> anyhow::Result<PackageOutcome> {
         let pkgbase = r.model.pkgname.to_string();
-        let waiting_for: Vec<&String> = r
-            .needs
-            .iter()
-            .filter(|n| self.failed.contains(*n))
-            .collect();
+        let waiting_for = among(&r.needs, &self.failed);
         if !waiting_for.is_empty() {
             let detail = format!("needs {} from this run, which failed", join(&waiting_for));
             self.failed.insert(pkgbase);
@@ -239,11 +235,7 @@ impl<'a> Run<'a> {
                 "same input as the last confirmed push".into(),
             ));
         }
-        let withheld_deps: Vec<&String> = r
-            .needs
-            .iter()
-            .filter(|n| self.withheld.contains(*n))
-            .collect();
+        let withheld_deps = among(&r.needs, &self.withheld);
         if !withheld_deps.is_empty() && !same_input {
             // Not for an input already published (also in a dry run): it has nothing to
             // wait for, and a rejected dependency would otherwise keep it waiting for good.
@@ -457,6 +449,11 @@ fn proposed(r: &Rendered) -> Proposed {
         auth: r.auth.clone(),
         system_deps: r.system_deps.clone(),
     }
+}
+
+/// The packages of `needs` that are in `set`, sorted.
+fn among<'n>(needs: &'n BTreeSet<String>, set: &BTreeSet<String>) -> Vec<&'n String> {
+    needs.iter().filter(|n| set.contains(*n)).collect()
 }
 
 fn join(items: &[&String]) -> String {
