@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use raku_aur::cli::SourceArgs;
 use raku_aur::index::{self, Release};
+use raku_aur::pipeline::{self, Rendered};
 use raku_aur::plan::{self, Plan};
 use raku_aur::render::{self, srcinfo};
-use raku_aur::render_cmd::{self, Rendered};
 use raku_aur::tarball::TarballFacts;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -154,15 +154,15 @@ fn main() {
     // parsed, checksum cache read from disk, then plan and render.
     let cache = work.join("cache");
     write_facts_cache(&cache, &synthetic_facts);
-    let source = SourceArgs {
+    // Settings resolved as the binary resolves `render`'s flags, without a config file.
+    let flags = SourceArgs {
         indexes: vec![synthetic_path.display().to_string()],
-        only: Vec::new(),
         mirrors: vec![("https://".to_string(), NOWHERE.to_string())],
-        cache: cache.clone(),
-        maintainer: MAINTAINER.to_string(),
-        overrides: plan::Overrides::default(),
-        http_timeout: 30,
+        cache: Some(cache.clone()),
+        maintainer: Some(MAINTAINER.to_string()),
+        ..SourceArgs::default()
     };
+    let source = raku_aur::settings::source(flags, None).expect("valid settings");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -171,7 +171,7 @@ fn main() {
     reset_peak();
     let (t, (all, _plan, _)) = median(runs, || {
         runtime
-            .block_on(render_cmd::render_all(&source, None))
+            .block_on(pipeline::render_all(&source, None))
             .expect("render_all")
     });
     assert_eq!(
@@ -271,7 +271,7 @@ fn render_everything(
     facts: &BTreeMap<String, Result<TarballFacts, String>>,
 ) -> Vec<Rendered> {
     let mut plan = plan_all(releases);
-    render_cmd::render_planned(&mut plan, facts, MAINTAINER).expect("renders")
+    pipeline::render_planned(&mut plan, facts, MAINTAINER).expect("renders")
 }
 
 fn plan_all(releases: &[Release]) -> Plan {

@@ -11,18 +11,20 @@
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
 pub mod aur;
-pub mod check_config;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod fetch;
 pub mod fsutil;
 pub mod index;
+pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod publish;
 pub mod raku;
 pub mod render;
-pub mod render_cmd;
+pub mod settings;
 pub mod sync;
 pub mod tarball;
 pub mod text;
+pub mod urls;

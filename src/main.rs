@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    raku_aur::cli::main()
+    raku_aur::commands::main()
 }

@@ -43,6 +43,18 @@ fn is_format(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
+/// Refuses a setting that holds a control character, a line separator or a bidirectional
+/// control: it could break a log line or hide what it really says.
+pub fn refuse_unsafe(s: &str) -> Result<(), String> {
+    if s.chars().any(crate::raku::depspec::is_unsafe) {
+        return Err(format!(
+            "{} contains a control or bidirectional character",
+            escape_for_log(s)
+        ));
+    }
+    Ok(())
+}
+
 /// Lowercase hexadecimal, as checksums are written in PKGBUILDs and caches.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -12,8 +12,8 @@ use common::fixtures::{self, REA_ARCHIVE_PREFIX};
 use common::git::bare as git;
 use common::world::aur_metadata;
 use raku_aur::cli::{Cli, Command as CliCommand};
-use raku_aur::sync::Outcome;
-use raku_aur::sync::review::{ReviewKind, ReviewPolicy};
+use raku_aur::sync::RunOutcome as Outcome;
+use raku_aur::sync::review::ReviewKind;
 use serde_json::{Value, json};
 
 const BASE: &str = "raku-fixture-base";
@@ -40,11 +40,16 @@ fn with_version(mut entry: Value, version: &str) -> Value {
     fixtures::index_entry(&entry)
 }
 
-fn every_kind() -> ReviewPolicy {
-    ReviewPolicy {
-        changes: ReviewKind::ALL.into_iter().collect(),
-        archive: vec![REA_ARCHIVE_PREFIX.to_string()],
-    }
+/// A config file's `[review]` table naming every kind of change.
+fn every_kind() -> String {
+    let kinds: Vec<String> = ReviewKind::ALL
+        .iter()
+        .map(|k| format!("{:?}", k.as_str()))
+        .collect();
+    format!(
+        "[review]\nchanges = [{}]\narchive = [{REA_ARCHIVE_PREFIX:?}]\n",
+        kinds.join(", ")
+    )
 }
 
 /// The shared set-up, and the index entries as this test has released them so far.
@@ -72,8 +77,9 @@ impl World {
         self.base.set_index(&self.entries);
     }
 
-    /// `raku_aur::sync::run` with the flags the sync suites use, `extra`, and `review`.
-    fn sync(&self, review: Option<ReviewPolicy>, extra: &[&str]) -> Outcome {
+    /// `raku_aur::sync::run` with the flags the sync suites use, `extra`, and a config file
+    /// holding `review` (a `[review]` table), resolved into settings as the binary does.
+    fn sync(&self, review: Option<String>, extra: &[&str]) -> Outcome {
         let mut flags = Command::new("raku-aur");
         common::sync_cmd::add_sync_args(
             &mut flags,
@@ -85,13 +91,19 @@ impl World {
         );
         flags.args(extra);
         let argv = std::iter::once(std::ffi::OsStr::new("raku-aur")).chain(flags.get_args());
-        let CliCommand::Sync(mut args) = Cli::try_parse_from(argv).unwrap().command else {
+        let CliCommand::Sync(args) = Cli::try_parse_from(argv).unwrap().command else {
             panic!("not a sync command line");
         };
-        args.review = review;
+        let config = review.map(|table| {
+            let path = self.base.path("config.toml");
+            raku_aur::config::parse(&table, &path).unwrap_or_else(|e| panic!("{e}"))
+        });
+        let settings = raku_aur::settings::sync(args, config.as_ref())
+            .settings()
+            .unwrap_or_else(|e| panic!("{e}"));
         tokio::runtime::Runtime::new()
             .unwrap()
-            .block_on(raku_aur::sync::run(args))
+            .block_on(raku_aur::sync::run(&settings))
             .unwrap_or_else(|e| panic!("sync failed: {e:#}\n{}", self.base.aur.log()))
     }
 

@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::SyncArgs;
 use crate::publish::aur_ssh::AurSsh;
 use crate::publish::git::RemoteAuth;
+use crate::settings::SyncSettings;
 
 const KEYWORDS: &[&str] = &["raku"];
 
@@ -22,8 +22,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The mark for `pkgbase`, or `None` when its remote has no ssh command interface (a
 /// `file://` remote, or no key), where there is nothing to set.
-pub fn mark_path(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) -> Option<PathBuf> {
-    aur_ssh(args, auth, pkgbase).map(|_| mark_file(&args.state, pkgbase))
+pub fn mark_path(settings: &SyncSettings, auth: &RemoteAuth, pkgbase: &str) -> Option<PathBuf> {
+    aur_ssh(settings, auth, pkgbase).map(|_| mark_file(&settings.state, pkgbase))
 }
 
 fn mark_file(state: &Path, pkgbase: &str) -> PathBuf {
@@ -40,13 +40,13 @@ pub fn mark(path: &Path) -> std::io::Result<()> {
 }
 
 /// Sets the keyword of `pkgbase` if it is marked as pending, and removes the mark.
-pub async fn set_if_pending(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) {
+pub async fn set_if_pending(settings: &SyncSettings, auth: &RemoteAuth, pkgbase: &str) {
     // Most packages have no mark: look for it before building any ssh settings.
-    let path = mark_file(&args.state, pkgbase);
+    let path = mark_file(&settings.state, pkgbase);
     if !path.exists() {
         return;
     }
-    let Some(ssh) = aur_ssh(args, auth, pkgbase) else {
+    let Some(ssh) = aur_ssh(settings, auth, pkgbase) else {
         return;
     };
     let name = pkgbase.to_string();
@@ -66,9 +66,9 @@ pub async fn set_if_pending(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) {
 }
 
 /// The AUR's ssh command interface behind `--remote`, when it is an ssh URL and a key is set.
-fn aur_ssh(args: &SyncArgs, auth: &RemoteAuth, pkgbase: &str) -> Option<AurSsh> {
+fn aur_ssh(settings: &SyncSettings, auth: &RemoteAuth, pkgbase: &str) -> Option<AurSsh> {
     let key = auth.ssh_key.clone()?;
-    let url = url::Url::parse(&args.remote.replace("{pkgbase}", pkgbase)).ok()?;
+    let url = url::Url::parse(&settings.options.remote.replace("{pkgbase}", pkgbase)).ok()?;
     if url.scheme() != "ssh" {
         return None;
     }

@@ -7,7 +7,7 @@
 //! recorded and the run goes on; packages that need a failed one wait for the next run. The
 //! record of what was published (`published.json`) only advances after a confirmed push.
 //!
-//! With a review policy ([`crate::cli::SyncArgs::review`]), a change of a kind the policy
+//! With a review policy ([`crate::cli::SyncSettings::review`]), a change of a kind the policy
 //! names is not pushed: it waits in the review queue ([`queue`]) until a maintainer approves
 //! exactly those files, and the packages that need it wait with it. Without a policy the queue
 //! is not consulted.
@@ -16,6 +16,7 @@ pub mod decide;
 pub mod keywords;
 pub mod queue;
 pub mod review;
+mod status;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,20 +28,21 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::aur::AurMetadata;
-use crate::cli::{SourceArgs, SyncArgs};
 use crate::fetch::HttpCache;
+use crate::pipeline::{AurContext, Rendered, render_all};
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::render::{self, model::PackageModel};
-use crate::render_cmd::{AurContext, Rendered, render_all};
+use crate::settings::{SourceSettings, SyncSettings};
 use crate::text::for_terminal;
 use decide::{Decision, Files};
 use queue::{Entry, Queue, Verdict};
 use review::{Proposed, Reason, ReviewPolicy};
+pub use status::PackageStatus;
 
 /// How the run ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum RunOutcome {
     /// Everything that could be done was done.
     Clean,
     /// Some packages failed; the rest were published.
@@ -52,8 +54,7 @@ pub enum Outcome {
 pub struct PackageOutcome {
     pub pkgbase: String,
     pub pkgver: String,
-    /// pushed / unchanged / would-push / failed / waiting / review / would-review / rejected
-    pub status: &'static str,
+    pub status: PackageStatus,
     /// The commit message, the error, what it waits for, or why it needs review.
     pub detail: String,
 }
@@ -81,34 +82,39 @@ struct PublishedEntry {
 }
 
 /// `raku-aur sync`.
-pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
-    std::fs::create_dir_all(&args.state)
-        .with_context(|| format!("cannot create the state directory {}", args.state.display()))?;
-    let _lock = lock(&args.state)?;
+pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
+    std::fs::create_dir_all(&settings.state).with_context(|| {
+        format!(
+            "cannot create the state directory {}",
+            settings.state.display()
+        )
+    })?;
+    let _lock = lock(&settings.state)?;
     // A run killed while writing published.json, report.json or a review entry leaves a
     // temporary file.
-    for dir in [args.state.clone(), args.state.join(queue::DIR)] {
+    for dir in [settings.state.clone(), settings.state.join(queue::DIR)] {
         crate::fsutil::remove_stale_temp_files(&dir)
             .with_context(|| format!("cannot clean up {}", dir.display()))?;
     }
-    if args.verify_build {
+    if settings.options.verify_build {
         verify::check_usable().map_err(anyhow::Error::msg)?;
     }
-    let identity: Identity = args
+    let identity: Identity = settings
+        .options
         .source
         .maintainer
         .parse()
         .context("--maintainer must be `Name <email>`: it is the commits' author")?;
-    let auth = remote_auth(&args)?;
-    let meta = load_aur_metadata(&args.aur_metadata, &args.source).await?;
+    let auth = remote_auth(settings)?;
+    let meta = load_aur_metadata(&settings.options.aur_metadata, &settings.options.source).await?;
     let aur = AurContext {
         meta,
-        account: args.aur_user.clone(),
+        account: settings.aur_user.clone(),
     };
-    let (rendered, plan, _skipped) = render_all(&args.source, Some(&aur)).await?;
+    let (rendered, plan, _skipped) = render_all(&settings.options.source, Some(&aur)).await?;
     let order = dependency_order(&rendered);
 
-    let mut run = Run::new(&args, &auth, &identity)?;
+    let mut run = Run::new(settings, &auth, &identity)?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
     let bar = crate::progress::bar("packages", order.len());
     for index in order {
@@ -122,24 +128,24 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<Outcome> {
     outcomes.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
     print_summary(&outcomes, plan.held.len());
     write_report(
-        &args.state,
+        &settings.state,
         &SyncReport {
-            dry_run: args.dry_run,
+            dry_run: settings.options.dry_run,
             packages: outcomes,
             held: plan.held,
             covered: plan.covered,
         },
     )?;
     Ok(if run.failed.is_empty() {
-        Outcome::Clean
+        RunOutcome::Clean
     } else {
-        Outcome::SomeFailed
+        RunOutcome::SomeFailed
     })
 }
 
 /// How to reach the server: the operator's key and the host keys to trust.
-fn remote_auth(args: &SyncArgs) -> anyhow::Result<RemoteAuth> {
-    let pins = match &args.known_hosts {
+fn remote_auth(settings: &SyncSettings) -> anyhow::Result<RemoteAuth> {
+    let pins = match &settings.options.known_hosts {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read --known-hosts {}", path.display()))?
             .parse::<PinnedHostKeys>()
@@ -147,7 +153,7 @@ fn remote_auth(args: &SyncArgs) -> anyhow::Result<RemoteAuth> {
         None => known_hosts::aur_default(),
     };
     Ok(RemoteAuth {
-        ssh_key: args.ssh_key.clone(),
+        ssh_key: settings.options.ssh_key.clone(),
         pins,
     })
 }
@@ -163,7 +169,7 @@ fn write_report(state: &Path, report: &SyncReport) -> anyhow::Result<()> {
 /// What one run carries from package to package: the record of confirmed pushes, the review
 /// queue, and which packages this run did not publish.
 struct Run<'a> {
-    args: &'a SyncArgs,
+    settings: &'a SyncSettings,
     auth: &'a RemoteAuth,
     identity: &'a Identity,
     published_path: PathBuf,
@@ -179,19 +185,19 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(
-        args: &'a SyncArgs,
+        settings: &'a SyncSettings,
         auth: &'a RemoteAuth,
         identity: &'a Identity,
     ) -> anyhow::Result<Self> {
-        let published_path = args.state.join("published.json");
+        let published_path = settings.state.join("published.json");
         let published = load_published(&published_path)?;
-        let queue = Queue::new(&args.state);
+        let queue = Queue::new(&settings.state);
         let (queued, unreadable) = queue.load()?;
         for (entry, error) in &unreadable {
             tracing::warn!(%entry, %error, "unreadable review entry; its package is reviewed anew");
         }
         Ok(Run {
-            args,
+            settings,
             auth,
             identity,
             published_path,
@@ -206,8 +212,8 @@ impl<'a> Run<'a> {
     /// Settles one package, then sets its keywords once the server has confirmed its files.
     async fn package(&mut self, r: &Rendered) -> anyhow::Result<PackageOutcome> {
         let outcome = self.settle(r).await?;
-        if !self.args.dry_run && matches!(outcome.status, "pushed" | "unchanged") {
-            keywords::set_if_pending(self.args, self.auth, &outcome.pkgbase).await;
+        if !self.settings.options.dry_run && outcome.status.is_on_server() {
+            keywords::set_if_pending(self.settings, self.auth, &outcome.pkgbase).await;
         }
         Ok(outcome)
     }
@@ -219,7 +225,7 @@ impl<'a> Run<'a> {
         if !waiting_for.is_empty() {
             let detail = format!("needs {} from this run, which failed", join(&waiting_for));
             self.failed.insert(pkgbase);
-            return Ok(outcome(r, "waiting", detail));
+            return Ok(outcome(r, PackageStatus::Waiting, detail));
         }
         let digest = input_digest(r);
         let same_input = self
@@ -227,11 +233,11 @@ impl<'a> Run<'a> {
             .packages
             .get(&pkgbase)
             .is_some_and(|p| p.input_digest == digest);
-        if !self.args.dry_run && same_input {
+        if !self.settings.options.dry_run && same_input {
             forget(&self.queue, &mut self.queued, &pkgbase);
             return Ok(outcome(
                 r,
-                "unchanged",
+                PackageStatus::Unchanged,
                 "same input as the last confirmed push".into(),
             ));
         }
@@ -244,11 +250,11 @@ impl<'a> Run<'a> {
                 join(&withheld_deps)
             );
             self.withheld.insert(pkgbase);
-            return Ok(outcome(r, "waiting", detail));
+            return Ok(outcome(r, PackageStatus::Waiting, detail));
         }
         let held = already_held(
-            self.args.review.as_ref(),
-            self.args.dry_run,
+            self.settings.options.review.as_ref(),
+            self.settings.options.dry_run,
             self.queued.get(&pkgbase),
             &digest,
         );
@@ -270,41 +276,45 @@ impl<'a> Run<'a> {
         Ok(match result {
             Ok(Step::Pushed { commit, message }) => {
                 self.confirm(&pkgbase, digest, commit)?;
-                outcome(r, "pushed", message)
+                outcome(r, PackageStatus::Pushed, message)
             }
             Ok(Step::Unchanged { commit }) => {
                 self.confirm(&pkgbase, digest, commit)?;
-                outcome(r, "unchanged", "the server already has these files".into())
+                outcome(
+                    r,
+                    PackageStatus::Unchanged,
+                    "the server already has these files".into(),
+                )
             }
             Ok(Step::WouldPush { message, diff }) => {
                 // The old side is whatever the server held.
                 println!("=== {pkgbase}: {message}\n{}", for_terminal(&diff));
-                outcome(r, "would-push", message)
+                outcome(r, PackageStatus::WouldPush, message)
             }
             Ok(Step::Review(held)) => self.hold_for_review(r, digest, held),
             Ok(Step::Rejected { reasons }) => {
                 self.withheld.insert(pkgbase);
-                outcome(r, "rejected", rejected(&reasons))
+                outcome(r, PackageStatus::Rejected, rejected(&reasons))
             }
             Err(error) => {
                 tracing::error!(package = %pkgbase, %error, "publishing failed");
                 self.failed.insert(pkgbase);
-                outcome(r, "failed", error)
+                outcome(r, PackageStatus::Failed, error)
             }
         })
     }
 
     fn job(&self, r: &Rendered, pkgbase: &str) -> Job {
-        let args = self.args;
+        let settings = self.settings;
         Job {
             model: r.model.clone(),
-            dir: args.state.join("repos").join(format!("{pkgbase}.git")),
-            url: git::remote_url(&args.remote, pkgbase),
+            dir: settings.state.join("repos").join(format!("{pkgbase}.git")),
+            url: git::remote_url(&settings.options.remote, pkgbase),
             auth: self.auth.clone(),
             identity: self.identity.clone(),
-            dry_run: args.dry_run,
-            verify_build: args.verify_build,
-            gate: args.review.as_ref().map(|policy| Gate {
+            dry_run: settings.options.dry_run,
+            verify_build: settings.options.verify_build,
+            gate: settings.options.review.as_ref().map(|policy| Gate {
                 policy: policy.clone(),
                 proposed: proposed(r),
                 decided: self
@@ -312,7 +322,7 @@ impl<'a> Run<'a> {
                     .get(pkgbase)
                     .map(|e| (e.decision, e.files_digest.clone())),
             }),
-            keywords_mark: keywords::mark_path(args, self.auth, pkgbase),
+            keywords_mark: keywords::mark_path(settings, self.auth, pkgbase),
         }
     }
 
@@ -348,14 +358,14 @@ impl<'a> Run<'a> {
             diff,
             reasons,
         } = held;
-        if self.args.dry_run {
+        if self.settings.options.dry_run {
             self.withheld.insert(pkgbase.clone());
             let detail = format!("would wait for review: {}", reason_texts(&reasons));
             println!(
                 "=== {pkgbase}: {message} ({detail})\n{}",
                 for_terminal(&diff)
             );
-            return outcome(r, "would-review", detail);
+            return outcome(r, PackageStatus::WouldReview, detail);
         }
         let detail = waits_for_review(&reasons);
         let entry = Entry {
@@ -372,19 +382,19 @@ impl<'a> Run<'a> {
             Ok(()) => {
                 self.queued.insert(pkgbase.clone(), entry);
                 self.withheld.insert(pkgbase);
-                outcome(r, "review", detail)
+                outcome(r, PackageStatus::Review, detail)
             }
             Err(error) => {
                 let error = format!("{error:#}; nothing was pushed");
                 tracing::error!(package = %pkgbase, %error, "queueing for review failed");
                 self.failed.insert(pkgbase);
-                outcome(r, "failed", error)
+                outcome(r, PackageStatus::Failed, error)
             }
         }
     }
 }
 
-fn outcome(r: &Rendered, status: &'static str, detail: String) -> PackageOutcome {
+fn outcome(r: &Rendered, status: PackageStatus, detail: String) -> PackageOutcome {
     PackageOutcome {
         pkgbase: r.model.pkgname.to_string(),
         pkgver: r.model.pkgver.to_string(),
@@ -400,7 +410,7 @@ fn already_held(
     dry_run: bool,
     entry: Option<&Entry>,
     input_digest: &str,
-) -> Option<(&'static str, String)> {
+) -> Option<(PackageStatus, String)> {
     let (policy, entry) = (policy?, entry?);
     let still_named = entry
         .reasons
@@ -410,8 +420,8 @@ fn already_held(
         return None;
     }
     match entry.decision {
-        Verdict::Pending => Some(("review", waits_for_review(&entry.reasons))),
-        Verdict::Rejected => Some(("rejected", rejected(&entry.reasons))),
+        Verdict::Pending => Some((PackageStatus::Review, waits_for_review(&entry.reasons))),
+        Verdict::Rejected => Some((PackageStatus::Rejected, rejected(&entry.reasons))),
         // Approved files are pushed, after checking that they are still what is proposed.
         Verdict::Approved => None,
     }
@@ -465,16 +475,16 @@ fn join(items: &[&String]) -> String {
 }
 
 fn print_summary(outcomes: &[PackageOutcome], held: usize) {
-    let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
+    let count = |s: PackageStatus| outcomes.iter().filter(|o| o.status == s).count();
     tracing::info!(
-        pushed = count("pushed"),
-        unchanged = count("unchanged"),
-        would_push = count("would-push"),
-        failed = count("failed"),
-        waiting = count("waiting"),
-        review = count("review"),
-        would_review = count("would-review"),
-        rejected = count("rejected"),
+        pushed = count(PackageStatus::Pushed),
+        unchanged = count(PackageStatus::Unchanged),
+        would_push = count(PackageStatus::WouldPush),
+        failed = count(PackageStatus::Failed),
+        waiting = count(PackageStatus::Waiting),
+        review = count(PackageStatus::Review),
+        would_review = count(PackageStatus::WouldReview),
+        rejected = count(PackageStatus::Rejected),
         held,
         "sync finished"
     );
@@ -505,19 +515,18 @@ fn lock(state: &Path) -> anyhow::Result<File> {
 
 /// Reads the AUR's metadata from a file, or downloads it conditionally through the cache;
 /// a download is kept as the last good copy only once it has parsed.
-async fn load_aur_metadata(location: &str, source: &SourceArgs) -> anyhow::Result<AurMetadata> {
+async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::Result<AurMetadata> {
     let unusable = || {
         format!(
             "the AUR metadata from {location} is unusable; without it nothing can be published safely"
         )
     };
-    if !crate::index::is_http_url(location) {
+    if !crate::urls::is_http_url(location) {
         let bytes = std::fs::read(location)
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
         return AurMetadata::parse(&bytes).with_context(unusable);
     }
-    let client =
-        crate::render_cmd::http_client(std::time::Duration::from_secs(source.http_timeout))?;
+    let client = crate::pipeline::http_client(source.http_timeout)?;
     let cache = HttpCache::new(&source.cache);
     let doc = cache.get(&client, location).await.map_err(|e| {
         anyhow::anyhow!(

@@ -83,7 +83,7 @@ fn archive_prefixes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String
     }
     prefixes
         .into_iter()
-        .map(crate::config::check_url_prefix)
+        .map(crate::urls::check_url_prefix)
         .collect::<Result<_, _>>()
         .map_err(serde::de::Error::custom)
 }

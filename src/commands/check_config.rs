@@ -6,27 +6,21 @@ use std::fs::File;
 use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::ExitCode;
 
-use clap::ArgMatches;
-
-use crate::cli::{EXIT_FATAL, SyncArgs};
-use crate::config::{self, Resolution};
+use super::Ending;
+use crate::cli::SyncArgs;
+use crate::config;
 use crate::publish::known_hosts::PinnedHostKeys;
 
-/// Prints the settings and the problems; exit status 0 when there are none, else 2.
-pub fn run(args: SyncArgs, matches: &ArgMatches, explicit: Option<&Path>) -> ExitCode {
-    let (text, usable) = report(args, matches, explicit);
+/// Prints the settings and the problems; done when there are none, else fatal.
+pub fn run(args: SyncArgs, explicit: Option<&Path>) -> Ending {
+    let (text, usable) = report(args, explicit);
     print!("{text}");
-    if usable {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FATAL)
-    }
+    if usable { Ending::Done } else { Ending::Fatal }
 }
 
 /// The report `run` prints, and whether the settings are usable.
-pub fn report(mut args: SyncArgs, matches: &ArgMatches, explicit: Option<&Path>) -> (String, bool) {
+fn report(args: SyncArgs, explicit: Option<&Path>) -> (String, bool) {
     let mut out = String::new();
     let config = match config::load(explicit) {
         Ok(c) => c,
@@ -49,26 +43,29 @@ pub fn report(mut args: SyncArgs, matches: &ArgMatches, explicit: Option<&Path>)
             );
         }
     }
-    let mut r = Resolution::new(matches, config.as_ref());
-    config::apply_sync(&mut args, &mut r);
-    let mut problems = r.problems;
-    problems.extend(check_ssh_key(args.ssh_key.as_deref(), &args.remote));
-    if let Some(path) = &args.known_hosts {
+    let resolved = crate::settings::sync(args, config.as_ref());
+    let (draft, mut problems) = (&resolved.draft, resolved.problems.clone());
+    let options = &draft.options;
+    problems.extend(check_ssh_key(options.ssh_key.as_deref(), &options.remote));
+    if let Some(path) = &options.known_hosts {
         problems.extend(check_known_hosts(path));
     }
-    for index in &args.source.indexes {
+    for index in &options.source.indexes {
         problems.extend(check_local_file("indexes", index));
     }
-    problems.extend(check_local_file("aur-metadata", &args.aur_metadata));
+    problems.extend(check_local_file("aur-metadata", &options.aur_metadata));
     for (key, dir) in [
-        ("state-dir", &args.state),
-        ("cache-dir", &args.source.cache),
+        ("state-dir", draft.state.as_deref()),
+        ("cache-dir", Some(options.source.cache.as_path())),
     ] {
-        if dir.exists() && !dir.is_dir() {
+        if let Some(dir) = dir
+            && dir.exists()
+            && !dir.is_dir()
+        {
             problems.push(format!("{key} {} is not a directory", dir.display()));
         }
     }
-    for s in &r.settings {
+    for s in &resolved.listing {
         let _ = writeln!(out, "{} = {}  # {}", s.key, s.value, s.origin);
     }
     for p in &problems {
@@ -138,7 +135,7 @@ fn check_known_hosts(path: &Path) -> Vec<String> {
 
 /// A location that is not a URL must be a readable file.
 fn check_local_file(key: &str, location: &str) -> Vec<String> {
-    if crate::index::is_http_url(location) {
+    if crate::urls::is_http_url(location) {
         return Vec::new();
     }
     match File::open(location).and_then(|f| f.metadata()) {
@@ -203,7 +200,7 @@ mod tests {
     #[test]
     fn a_maintainer_at_an_invalid_domain_is_a_placeholder() {
         use crate::config::is_placeholder;
-        assert!(is_placeholder(crate::cli::DEFAULT_MAINTAINER));
+        assert!(is_placeholder(crate::settings::DEFAULT_MAINTAINER));
         assert!(is_placeholder("YOUR NAME <you@example.invalid>"));
         assert!(!is_placeholder("Jane Doe <jane@example.org>"));
         assert!(!is_placeholder("Jane Doe <invalid@example.org>"));

@@ -1,4 +1,5 @@
-//! `raku-aur render`: indexes in, one directory per package plus `report.json` out.
+//! The pipeline `render` and `sync` share: indexes → releases → plan → tarball facts →
+//! rendered packages, in memory; and `render`'s way of writing them out.
 //!
 //! The order is fixed so that a failure never leaves a half-written result: every index is
 //! read and parsed before anything is written; each package is rendered and its `.SRCINFO`
@@ -11,11 +12,11 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::aur::AurMetadata;
-use crate::cli::{RenderArgs, SourceArgs};
 use crate::fetch::HttpCache;
 use crate::index::{self, IndexLocation, Skipped};
 use crate::plan::{self, ExistingPackage, Held, Plan};
 use crate::render::{self, model::PackageModel};
+use crate::settings::SourceSettings;
 use crate::tarball::{Fetcher, TarballFacts};
 
 /// `report.json`.
@@ -65,10 +66,10 @@ pub struct AurContext {
 /// With `aur`, distributions the AUR already ships are left to it, and packages with a
 /// dependency that exists nowhere are held back before anything is downloaded.
 pub async fn render_all(
-    source: &SourceArgs,
+    source: &SourceSettings,
     aur: Option<&AurContext>,
 ) -> anyhow::Result<(Vec<Rendered>, Plan, Vec<Skipped>)> {
-    let client = http_client(std::time::Duration::from_secs(source.http_timeout))?;
+    let client = http_client(source.http_timeout)?;
     let http_cache = HttpCache::new(&source.cache);
     let mut releases = Vec::new();
     let mut skipped = Vec::new();
@@ -296,21 +297,9 @@ pub(crate) fn http_client(silence: std::time::Duration) -> anyhow::Result<reqwes
         .context("cannot build the HTTP client")
 }
 
-/// `raku-aur render`.
-pub async fn run(args: RenderArgs) -> anyhow::Result<()> {
-    let (rendered, plan, skipped) = render_all(&args.source, None).await?;
-    write_out(&args.out, &rendered, plan.held, skipped)?;
-    tracing::info!(
-        rendered = rendered.len(),
-        out = %args.out.display(),
-        "done; see report.json for held-back packages"
-    );
-    Ok(())
-}
-
 /// Replaces each package's directory, removes directories of packages no longer rendered,
 /// then writes `report.json`.
-fn write_out(
+pub fn write_out(
     out: &Path,
     rendered: &[Rendered],
     held: Vec<Held>,

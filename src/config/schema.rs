@@ -1,0 +1,188 @@
+//! The file's shape: every value a validated type, so toml reports the line of a bad one; and
+//! the conversion into [`Config`], with paths resolved against the file's directory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::toml_text::{toml_key, toml_list, toml_str};
+use super::values::*;
+use super::{Config, ConfigError};
+use crate::plan::system::SystemAdditions;
+use crate::plan::{DistOverride, Overrides};
+use crate::sync::review::ReviewPolicy;
+use crate::text::escape_for_log;
+use crate::urls::is_http_url;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct File {
+    maintainer: Option<Maintainer>,
+    aur_user: Option<AurUser>,
+    ssh_key: Option<FilePath>,
+    known_hosts: Option<FilePath>,
+    remote: Option<Remote>,
+    state_dir: Option<FilePath>,
+    cache_dir: Option<FilePath>,
+    indexes: Option<Indexes>,
+    aur_metadata: Option<Location>,
+    http_timeout: Option<HttpTimeout>,
+    mirrors: Option<BTreeMap<UrlPrefix, UrlPrefix>>,
+    #[serde(default)]
+    publish: Publish,
+    #[serde(default)]
+    system: System,
+    #[serde(default)]
+    dist: BTreeMap<DistName, Dist>,
+    review: Option<ReviewPolicy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Publish {
+    #[serde(default)]
+    only: Vec<DistName>,
+    #[serde(default)]
+    exclude: Vec<DistName>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct System {
+    #[serde(default)]
+    native: BTreeMap<SystemName, ArchName>,
+    #[serde(default)]
+    bin: BTreeMap<SystemName, ArchName>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Dist {
+    auth: Option<Auth>,
+    #[serde(default)]
+    extra_depends: Vec<Dependency>,
+    #[serde(default)]
+    drop_depends: Vec<DistName>,
+    #[serde(default)]
+    skip_check: bool,
+    hold: Option<Reason>,
+}
+
+impl File {
+    pub(super) fn into_config(self, path: PathBuf, base: &Path) -> Result<Config, ConfigError> {
+        let location = |l: Location| -> Result<String, ConfigError> {
+            if is_http_url(&l.0) {
+                return Ok(l.0);
+            }
+            base.join(&l.0)
+                .into_os_string()
+                .into_string()
+                .map_err(|_| ConfigError::Invalid {
+                    path: path.clone(),
+                    line: None,
+                    column: None,
+                    key: None,
+                    message: format!(
+                        "{} joined to the file's directory is not UTF-8",
+                        escape_for_log(&l.0)
+                    ),
+                })
+        };
+        let file_path = |p: FilePath| base.join(p.0);
+        let indexes = match self.indexes {
+            Some(list) => Some(list.0.into_iter().map(location).collect::<Result<_, _>>()?),
+            None => None,
+        };
+        let aur_metadata = self.aur_metadata.map(location).transpose()?;
+        let mirrors = self.mirrors.map(|m| {
+            let mut pairs: Vec<(String, String)> = m.into_iter().map(|(f, t)| (f.0, t.0)).collect();
+            pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+            pairs
+        });
+
+        let mut shown = Vec::new();
+        let exclude: BTreeSet<String> = self.publish.exclude.into_iter().map(|d| d.0).collect();
+        if !exclude.is_empty() {
+            let list: Vec<&String> = exclude.iter().collect();
+            shown.push(("publish.exclude".to_string(), toml_list(&list)));
+        }
+        let mut system = SystemAdditions::default();
+        for (table, from, to) in [
+            ("native", self.system.native, &mut system.native),
+            ("bin", self.system.bin, &mut system.bin),
+        ] {
+            for (name, pkg) in from {
+                shown.push((
+                    format!("system.{table}.{}", toml_key(&name.0)),
+                    toml_str(pkg.0.as_ref()),
+                ));
+                to.insert(name.0, pkg.0);
+            }
+        }
+        let mut dists = BTreeMap::new();
+        for (name, d) in self.dist {
+            let key = |k: &str| format!("dist.{}.{k}", toml_key(&name.0));
+            if let Some(auth) = &d.auth {
+                shown.push((key("auth"), toml_str(&auth.0)));
+            }
+            if !d.extra_depends.is_empty() {
+                let texts: Vec<&String> = d.extra_depends.iter().map(|e| &e.text).collect();
+                shown.push((key("extra-depends"), toml_list(&texts)));
+            }
+            if !d.drop_depends.is_empty() {
+                let names: Vec<&String> = d.drop_depends.iter().map(|n| &n.0).collect();
+                shown.push((key("drop-depends"), toml_list(&names)));
+            }
+            if d.skip_check {
+                shown.push((key("skip-check"), "true".to_string()));
+            }
+            if let Some(hold) = &d.hold {
+                shown.push((key("hold"), toml_str(&hold.0)));
+            }
+            dists.insert(
+                name.0,
+                DistOverride {
+                    auth: d.auth.map(|a| a.0),
+                    extra_depends: d.extra_depends.into_iter().map(|e| e.spec).collect(),
+                    drop_depends: d.drop_depends.into_iter().map(|n| n.0).collect(),
+                    skip_check: d.skip_check,
+                    hold: d.hold.map(|h| h.0),
+                },
+            );
+        }
+        if let Some(review) = &self.review {
+            let kinds: Vec<String> = review
+                .changes
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect();
+            shown.push(("review.changes".to_string(), toml_list(&kinds)));
+            shown.push(("review.archive".to_string(), toml_list(&review.archive)));
+        }
+        let overrides = Overrides {
+            origin: path.display().to_string(),
+            exclude,
+            dists,
+            system,
+        };
+        Ok(Config {
+            maintainer: self.maintainer.map(|m| m.0),
+            aur_user: self.aur_user.map(|u| u.0),
+            ssh_key: self.ssh_key.map(file_path),
+            known_hosts: self.known_hosts.map(file_path),
+            remote: self.remote.map(|r| r.0),
+            state_dir: self.state_dir.map(file_path),
+            cache_dir: self.cache_dir.map(file_path),
+            indexes,
+            aur_metadata,
+            http_timeout: self.http_timeout.map(|t| t.0),
+            mirrors,
+            only: self.publish.only.into_iter().map(|d| d.0).collect(),
+            overrides,
+            review: self.review,
+            shown,
+            path,
+        })
+    }
+}

@@ -1,0 +1,25 @@
+//! The built-in defaults: what a setting is when neither a flag nor the config file gives it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The Raku Ecosystem Archive's index of every release ever made.
+pub const DEFAULT_INDEX: &str = "https://raw.githubusercontent.com/Raku/REA/main/META.json";
+/// A placeholder an operator replaces (see [`crate::config::is_placeholder`]).
+pub const DEFAULT_MAINTAINER: &str = "raku-aur <raku-aur@example.invalid>";
+/// The AUR's own git remotes.
+pub const DEFAULT_REMOTE: &str = "ssh://aur@aur.archlinux.org/{pkgbase}.git";
+/// The AUR's bulk metadata, which it asks bulk readers to use instead of its RPC.
+pub const DEFAULT_AUR_METADATA: &str = "https://aur.archlinux.org/packages-meta-ext-v1.json.gz";
+/// How long an HTTP server may stay silent.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `$XDG_CACHE_HOME/raku-aur` (only if absolute), else `~/.cache/raku-aur`.
+pub fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("raku-aur")
+}

@@ -1,0 +1,102 @@
+//! Settings, resolved once: a flag given on the command line wins over the config file, the
+//! file over the built-in default. Every value is validated here into the type the commands
+//! take, and remembers where it came from (what `check-config` prints). Nothing below the
+//! commands sees a clap type.
+
+mod defaults;
+mod origin;
+mod resolve;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Config, ConfigError};
+use crate::plan::Overrides;
+use crate::sync::review::ReviewPolicy;
+
+pub use defaults::{
+    DEFAULT_AUR_METADATA, DEFAULT_HTTP_TIMEOUT, DEFAULT_INDEX, DEFAULT_MAINTAINER, DEFAULT_REMOTE,
+    default_cache_dir,
+};
+pub use origin::{Origin, Setting};
+pub use resolve::{SyncDraft, SyncResolution, render, source, state_dir, sync};
+
+/// Where the ecosystem comes from and how packages are made: what `render` and `sync` share.
+#[derive(Debug, Clone)]
+pub struct SourceSettings {
+    /// META6 indexes, paths or http(s) URLs; earlier ones win ties.
+    pub indexes: Vec<String>,
+    /// Only these distributions and what they depend on; empty: every distribution.
+    pub only: Vec<String>,
+    /// `(FROM, TO)` download prefixes, the longest FROM first.
+    pub mirrors: Vec<(String, String)>,
+    /// Where tarball facts and the last good copy of each downloaded document are kept.
+    pub cache: PathBuf,
+    /// `Name <email>` for the PKGBUILDs' `# Maintainer:` line.
+    pub maintainer: String,
+    /// The config file's per-distribution and system-package overrides.
+    pub overrides: Overrides,
+    /// How long an HTTP server may stay silent before a download fails.
+    pub http_timeout: Duration,
+}
+
+/// `render`'s settings.
+#[derive(Debug, Clone)]
+pub struct RenderSettings {
+    pub source: SourceSettings,
+    /// Where packages and report.json are written.
+    pub out: PathBuf,
+}
+
+/// `sync`'s settings.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Repositories, records, the lock and report.json.
+    pub state: PathBuf,
+    /// The bot's AUR account.
+    pub aur_user: String,
+    pub options: SyncOptions,
+}
+
+/// `sync`'s settings that have a default (or may be left out).
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub source: SourceSettings,
+    /// The remote template, with `{pkgbase}`.
+    pub remote: String,
+    pub ssh_key: Option<PathBuf>,
+    /// `None`: the AUR's keys shipped in keys/.
+    pub known_hosts: Option<PathBuf>,
+    /// The AUR's metadata, a path or a URL.
+    pub aur_metadata: String,
+    pub dry_run: bool,
+    pub verify_build: bool,
+    /// `None`: the review gate is off.
+    pub review: Option<ReviewPolicy>,
+}
+
+/// The settings cannot be used; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Settings that are missing or invalid, one sentence each.
+    #[error("{}", problems.join("; "))]
+    Unusable { problems: Vec<String> },
+}
+
+/// Reads the config file (`--config`, else the default location if a file is there).
+///
+/// # Errors
+/// When the file cannot be used.
+pub fn load_config(explicit: Option<&std::path::Path>) -> Result<Option<Config>, ConfigError> {
+    let config = crate::config::load(explicit)?;
+    if let Some(c) = &config {
+        tracing::info!(config = %c.path.display(), "read the config file");
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,378 @@
+//! Flags over the config file over the built-in defaults, one setting at a time, recording
+//! where each value came from and every problem found.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::defaults::*;
+use super::{
+    Origin, RenderSettings, Setting, SettingsError, SourceSettings, SyncOptions, SyncSettings,
+};
+use crate::cli::{RenderArgs, SourceArgs, SyncArgs};
+use crate::config::{
+    Config, HttpTimeout, check_aur_user, check_maintainer, check_remote, default_path,
+    is_placeholder, toml_list, toml_str,
+};
+use crate::plan::Overrides;
+use crate::sync::review::ReviewPolicy;
+
+/// Records each setting as it is picked, and the problems found on the way.
+struct Resolver<'a> {
+    config: Option<&'a Config>,
+    listing: Vec<Setting>,
+    problems: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(config: Option<&'a Config>) -> Self {
+        Resolver {
+            config,
+            listing: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// The flag's value if it was given, else the config file's, else `default`.
+    fn pick<T>(
+        &mut self,
+        key: &str,
+        flag: Option<T>,
+        from_config: impl FnOnce(&Config) -> Option<T>,
+        default: impl FnOnce() -> T,
+        show: impl FnOnce(&T) -> String,
+    ) -> (T, Origin) {
+        let (value, origin) = match (flag, self.config.and_then(from_config)) {
+            (Some(v), _) => (v, Origin::Flag),
+            (None, Some(v)) => (v, Origin::Config),
+            (None, None) => (default(), Origin::Default),
+        };
+        self.listing.push(Setting {
+            key: key.to_string(),
+            value: show(&value),
+            origin,
+        });
+        (value, origin)
+    }
+
+    /// A setting without a default: `None` when neither the flag nor the file gives it.
+    fn pick_required<T>(
+        &mut self,
+        key: &str,
+        flag: Option<T>,
+        from_config: impl FnOnce(&Config) -> Option<T>,
+        show: impl FnOnce(&T) -> String,
+    ) -> (Option<T>, Origin) {
+        let (value, origin) = self.pick(
+            key,
+            flag.map(Some),
+            |c| from_config(c).map(Some),
+            || None,
+            |v| v.as_ref().map_or_else(|| "(not set)".to_string(), show),
+        );
+        (value, origin)
+    }
+
+    /// Where to say a missing key can be set.
+    fn config_hint(&self, key: &str) -> String {
+        match (self.config, default_path()) {
+            (Some(c), _) => format!("set {key} in {}", c.path.display()),
+            (None, Some(p)) => format!(
+                "set {key} in a config file ({} does not exist)",
+                p.display()
+            ),
+            (None, None) => format!("set {key} in a config file given with --config"),
+        }
+    }
+}
+
+fn show_path(p: &Path) -> String {
+    toml_str(&p.display().to_string())
+}
+
+/// A list flag is given when it was typed at least once; it then replaces the file's list.
+fn given<T>(list: Vec<T>) -> Option<Vec<T>> {
+    (!list.is_empty()).then_some(list)
+}
+
+fn resolve_source(args: SourceArgs, r: &mut Resolver) -> SourceSettings {
+    let (indexes, _) = r.pick(
+        "indexes",
+        given(args.indexes),
+        |c| c.indexes.clone(),
+        || vec![DEFAULT_INDEX.to_string()],
+        |v| toml_list(v),
+    );
+    let (only, _) = r.pick(
+        "publish.only",
+        given(args.only),
+        |c| (!c.only.is_empty()).then(|| c.only.clone()),
+        Vec::new,
+        |v| toml_list(v),
+    );
+    let (mirrors, _) = r.pick(
+        "mirrors",
+        given(args.mirrors),
+        |c| c.mirrors.clone(),
+        Vec::new,
+        |v| {
+            let pairs: Vec<String> = v
+                .iter()
+                .map(|(from, to)| format!("{} = {}", toml_str(from), toml_str(to)))
+                .collect();
+            if pairs.is_empty() {
+                "{}".to_string()
+            } else {
+                format!("{{ {} }}", pairs.join(", "))
+            }
+        },
+    );
+    let (cache, _) = r.pick(
+        "cache-dir",
+        args.cache,
+        |c| c.cache_dir.clone(),
+        default_cache_dir,
+        |p| show_path(p),
+    );
+    let (seconds, origin) = r.pick(
+        "http-timeout",
+        args.http_timeout,
+        |c| c.http_timeout,
+        || DEFAULT_HTTP_TIMEOUT.as_secs(),
+        |t| t.to_string(),
+    );
+    // The file's value was checked as it was read; a flag is checked as the file's would be.
+    if origin == Origin::Flag
+        && let Err(e) = HttpTimeout::try_from(seconds)
+    {
+        r.problems.push(format!("--http-timeout: {e}"));
+    }
+    let (maintainer, _) = r.pick(
+        "maintainer",
+        args.maintainer,
+        |c| c.maintainer.clone(),
+        || DEFAULT_MAINTAINER.to_string(),
+        |m| toml_str(m),
+    );
+    SourceSettings {
+        indexes,
+        only,
+        mirrors,
+        cache,
+        maintainer,
+        overrides: r
+            .config
+            .map_or_else(Overrides::default, |c| c.overrides.clone()),
+        http_timeout: Duration::from_secs(seconds),
+    }
+}
+
+/// The settings `render` and `sync` share, with where each came from.
+///
+/// # Errors
+/// When a flag's value is invalid.
+pub fn source(args: SourceArgs, config: Option<&Config>) -> Result<SourceSettings, SettingsError> {
+    let mut r = Resolver::new(config);
+    let settings = resolve_source(args, &mut r);
+    if r.problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(SettingsError::Unusable {
+            problems: r.problems,
+        })
+    }
+}
+
+/// `render`'s settings.
+///
+/// # Errors
+/// When a flag's value is invalid.
+pub fn render(args: RenderArgs, config: Option<&Config>) -> Result<RenderSettings, SettingsError> {
+    Ok(RenderSettings {
+        source: source(args.source, config)?,
+        out: args.out,
+    })
+}
+
+/// What `sync`'s flags and the config file come to: every setting with its origin, the
+/// problems, and the settings themselves when there is none.
+pub struct SyncResolution {
+    pub listing: Vec<Setting>,
+    pub problems: Vec<String>,
+    /// What was resolved, missing values as `None`: `check-config` inspects it even when
+    /// something is missing, so that it can list every problem at once.
+    pub draft: SyncDraft,
+}
+
+/// `sync`'s settings as resolved, before the required ones are known to be there.
+pub struct SyncDraft {
+    pub state: Option<PathBuf>,
+    pub aur_user: Option<String>,
+    pub options: SyncOptions,
+}
+
+impl SyncResolution {
+    /// The settings, when nothing is missing or invalid.
+    ///
+    /// # Errors
+    /// [`SettingsError::Unusable`] naming every problem.
+    pub fn settings(self) -> Result<SyncSettings, SettingsError> {
+        let SyncDraft {
+            state,
+            aur_user,
+            options,
+        } = self.draft;
+        match (state, aur_user) {
+            (Some(state), Some(aur_user)) if self.problems.is_empty() => Ok(SyncSettings {
+                state,
+                aur_user,
+                options,
+            }),
+            _ => Err(SettingsError::Unusable {
+                problems: self.problems,
+            }),
+        }
+    }
+}
+
+/// Resolves `sync`'s settings (also what `check-config` shows).
+pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
+    let mut r = Resolver::new(config);
+    let source = resolve_source(args.source, &mut r);
+    let (state, origin) = r.pick_required(
+        "state-dir",
+        args.state,
+        |c| c.state_dir.clone(),
+        |p| show_path(p),
+    );
+    match (&state, origin) {
+        (None, _) => {
+            let hint = r.config_hint("state-dir");
+            r.problems.push(format!(
+                "sync needs a state directory: pass --state DIR or {hint}"
+            ));
+        }
+        (Some(p), Origin::Flag) if p.as_os_str().is_empty() => {
+            r.problems.push("--state is empty".to_string());
+        }
+        (Some(_), _) => {}
+    }
+    let (aur_user, origin) = r.pick_required(
+        "aur-user",
+        args.aur_user,
+        |c| c.aur_user.clone(),
+        |u| toml_str(u),
+    );
+    match (&aur_user, origin) {
+        (None, _) => {
+            let hint = r.config_hint("aur-user");
+            r.problems.push(format!(
+                "sync needs the bot's AUR account: pass --aur-user NAME or {hint}"
+            ));
+        }
+        (Some(user), Origin::Flag) => {
+            if let Err(e) = check_aur_user(user.clone()) {
+                r.problems.push(format!("--aur-user: {e}"));
+            }
+        }
+        (Some(_), _) => {}
+    }
+    let (remote, origin) = r.pick(
+        "remote",
+        args.remote,
+        |c| c.remote.clone(),
+        || DEFAULT_REMOTE.to_string(),
+        |u| toml_str(u),
+    );
+    if origin == Origin::Flag
+        && let Err(e) = check_remote(remote.clone())
+    {
+        r.problems.push(format!("--remote: {e}"));
+    }
+    let unset = |what: &str| format!("(not set: {what})");
+    let (ssh_key, _) = r.pick(
+        "ssh-key",
+        args.ssh_key.map(Some),
+        |c| c.ssh_key.clone().map(Some),
+        || None,
+        |p| {
+            p.as_deref()
+                .map_or_else(|| unset("no key is offered"), show_path)
+        },
+    );
+    let (known_hosts, _) = r.pick(
+        "known-hosts",
+        args.known_hosts.map(Some),
+        |c| c.known_hosts.clone().map(Some),
+        || None,
+        |p| {
+            p.as_deref()
+                .map_or_else(|| unset("the AUR's keys shipped in keys/"), show_path)
+        },
+    );
+    let (aur_metadata, _) = r.pick(
+        "aur-metadata",
+        args.aur_metadata,
+        |c| c.aur_metadata.clone(),
+        || DEFAULT_AUR_METADATA.to_string(),
+        |m| toml_str(m),
+    );
+    let review: Option<ReviewPolicy> = r.config.and_then(|c| c.review.clone());
+    if review.is_none() {
+        r.listing.push(Setting {
+            key: "review".to_string(),
+            value: unset("no [review] table, every change is pushed"),
+            origin: Origin::Default,
+        });
+    }
+    // The maintainer signs the PKGBUILDs and the commits: a flag is checked as the file's
+    // value is, and a placeholder may only serve a dry run.
+    match check_maintainer(source.maintainer.clone()) {
+        Err(e) => r.problems.push(format!("maintainer: {e}")),
+        Ok(m) if is_placeholder(&m) && !args.dry_run => r.problems.push(format!(
+            "maintainer {m:?} is a placeholder (.invalid addresses do not exist): set \
+             maintainer in the config file or pass --maintainer 'Name <email>'; only a \
+             --dry-run may go without"
+        )),
+        Ok(_) => {}
+    }
+    // What only the file can set comes last, as tables come last in the file.
+    for (key, value) in r.config.map(|c| c.shown.as_slice()).unwrap_or_default() {
+        r.listing.push(Setting {
+            key: key.clone(),
+            value: value.clone(),
+            origin: Origin::Config,
+        });
+    }
+    SyncResolution {
+        listing: r.listing,
+        problems: r.problems,
+        draft: SyncDraft {
+            state,
+            aur_user,
+            options: SyncOptions {
+                source,
+                remote,
+                ssh_key,
+                known_hosts,
+                aur_metadata,
+                dry_run: args.dry_run,
+                verify_build: args.verify_build,
+                review,
+            },
+        },
+    }
+}
+
+/// The state directory for the review commands: `--state`, else the config's `state-dir`.
+///
+/// # Errors
+/// When neither gives one.
+pub fn state_dir(flag: Option<PathBuf>, config: Option<&Config>) -> Result<PathBuf, SettingsError> {
+    flag.or_else(|| config.and_then(|c| c.state_dir.clone()))
+        .ok_or_else(|| SettingsError::Unusable {
+            problems: vec![
+                "no state directory: pass --state DIR or set state-dir in the config file"
+                    .to_string(),
+            ],
+        })
+}

@@ -1,0 +1,126 @@
+//! Precedence: flags over the config file over the built-in defaults, and the problems
+//! `sync` and `check-config` report.
+
+use std::path::Path;
+
+use clap::Parser;
+
+use super::*;
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::config::tests::{FULL, PATH, parsed};
+use crate::plan::Overrides;
+
+/// Parses `args` as a `sync` command line and applies `config` to it.
+fn sync_with(args: &[&str], config: Option<&Config>) -> (SyncDraft, Vec<Setting>, Vec<String>) {
+    let cli = Cli::try_parse_from([&["raku-aur", "sync"], args].concat()).unwrap();
+    let Command::Sync(sync) = cli.command else {
+        panic!("not sync")
+    };
+    let resolved = super::sync(sync, config);
+    (resolved.draft, resolved.listing, resolved.problems)
+}
+
+fn origin_of(settings: &[Setting], key: &str) -> Origin {
+    settings
+        .iter()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no setting {key}"))
+        .origin
+}
+
+#[test]
+fn flags_win_over_the_config_which_wins_over_defaults() {
+    let c = parsed(&FULL.replace("aur-metadata = \"aur.json\"\n", ""));
+    let (args, settings, problems) = sync_with(
+        &[
+            "--aur-user",
+            "flag-bot",
+            "--index",
+            "one.json",
+            "--index",
+            "two.json",
+            "--maintainer",
+            "Flag <flag@example.org>",
+        ],
+        Some(&c),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(args.aur_user.as_deref(), Some("flag-bot"));
+    assert_eq!(origin_of(&settings, "aur-user"), Origin::Flag);
+    // A list flag replaces the config's list.
+    assert_eq!(args.options.source.indexes, ["one.json", "two.json"]);
+    assert_eq!(args.options.source.maintainer, "Flag <flag@example.org>");
+    assert_eq!(args.state.as_deref(), Some(Path::new("/var/lib/raku-aur")));
+    assert_eq!(origin_of(&settings, "state-dir"), Origin::Config);
+    assert_eq!(args.options.source.only, ["JSON::Fast"]);
+    assert_eq!(args.options.source.mirrors.len(), 2);
+    assert_eq!(
+        args.options.ssh_key.as_deref(),
+        Some(Path::new("/etc/raku-aur/keys/aur"))
+    );
+    assert_eq!(args.options.source.overrides, c.overrides);
+    assert_eq!(args.options.review, c.review);
+    // Not in the file: the built-in default.
+    assert_eq!(
+        args.options.aur_metadata,
+        "https://aur.archlinux.org/packages-meta-ext-v1.json.gz"
+    );
+    assert_eq!(origin_of(&settings, "aur-metadata"), Origin::Default);
+    assert_eq!(
+        origin_of(&settings, "dist.\"Foo::Bar\".auth"),
+        Origin::Config
+    );
+
+    // A flag given with the default's own value is still the flag.
+    let (args, settings, _) = sync_with(&["--aur-metadata", &args.options.aur_metadata], Some(&c));
+    assert_eq!(origin_of(&settings, "aur-metadata"), Origin::Flag);
+    assert_eq!(args.state.as_deref(), Some(Path::new("/var/lib/raku-aur")));
+}
+
+#[test]
+fn without_a_config_the_flags_and_defaults_apply_unchanged() {
+    // A dry run may keep the placeholder maintainer; a real run may not.
+    let (_, _, problems) = sync_with(&["--state", "s", "--aur-user", "bot"], None);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("is a placeholder"), "{problems:?}");
+    let (args, settings, problems) =
+        sync_with(&["--state", "s", "--aur-user", "bot", "--dry-run"], None);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(args.state.as_deref(), Some(Path::new("s")));
+    assert_eq!(args.options.source.indexes, [DEFAULT_INDEX]);
+    assert_eq!(args.options.source.maintainer, DEFAULT_MAINTAINER);
+    assert_eq!(args.options.source.overrides, Overrides::default());
+    assert_eq!(args.options.review, None);
+    assert_eq!(origin_of(&settings, "indexes"), Origin::Default);
+    assert_eq!(origin_of(&settings, "state-dir"), Origin::Flag);
+    assert_eq!(origin_of(&settings, "review"), Origin::Default);
+}
+
+#[test]
+fn sync_names_each_missing_or_invalid_setting() {
+    let (_, _, problems) = sync_with(&["--maintainer", "M <m@example.org>"], None);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with("sync needs a state directory: pass --state DIR or set state-dir")
+    );
+    assert!(
+        problems[1]
+            .starts_with("sync needs the bot's AUR account: pass --aur-user NAME or set aur-user")
+    );
+    let c = parsed("state-dir = \"/s\"\nmaintainer = \"M <m@example.org>\"\n");
+    let (_, _, problems) = sync_with(&[], Some(&c));
+    assert_eq!(
+        problems,
+        [format!(
+            "sync needs the bot's AUR account: pass --aur-user NAME or set aur-user in {PATH}"
+        )]
+    );
+    let (_, _, problems) = sync_with(
+        &["--aur-user", "a b", "--remote", "ssh://x/y.git"],
+        Some(&c),
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("--aur-user: \"a b\" is not an AUR account name"));
+    assert!(problems[1].starts_with("--remote: ssh://x/y.git has no {pkgbase}"));
+}
