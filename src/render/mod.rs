@@ -190,16 +190,23 @@ pub enum RenderError {
     Srcinfo(#[from] srcinfo::SrcinfoError),
 }
 
+/// The two files of one package, as an AUR repository holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    pub pkgbuild: String,
+    pub srcinfo: String,
+}
+
 /// The PKGBUILD and the `.SRCINFO` of one model, the latter checked by alpm-srcinfo: the one
 /// way both `render` and `sync` produce a package's files.
 ///
 /// # Errors
 /// As [`pkgbuild`], or when the `.SRCINFO` does not validate.
-pub fn files(m: &PackageModel) -> Result<(String, String), RenderError> {
+pub fn files(m: &PackageModel) -> Result<Files, RenderError> {
     let pkgbuild = pkgbuild(m)?;
     let srcinfo = srcinfo::write_srcinfo(m);
     srcinfo::validate_srcinfo(&srcinfo)?;
-    Ok((pkgbuild, srcinfo))
+    Ok(Files { pkgbuild, srcinfo })
 }
 
 fn template() -> &'static tera::Tera {

@@ -12,6 +12,7 @@ use std::cmp::Ordering;
 
 use alpm_types::{PackageRelease, PackageVersion};
 
+use crate::render::Files;
 use crate::render::model::PackageModel;
 
 /// The version fields of a published `.SRCINFO`.
@@ -46,13 +47,6 @@ pub fn published(srcinfo: &str) -> Result<Published, String> {
             })
             .transpose()?,
     })
-}
-
-/// The files of one package, as rendered from a model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Files {
-    pub pkgbuild: String,
-    pub srcinfo: String,
 }
 
 /// The outcome for one package.

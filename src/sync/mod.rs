@@ -31,10 +31,10 @@ use crate::cli::{SourceArgs, SyncArgs};
 use crate::fetch::HttpCache;
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
-use crate::render::{self, model::PackageModel};
+use crate::render::{self, Files, model::PackageModel};
 use crate::render_cmd::{AurContext, Rendered, render_all};
 use crate::text::for_terminal;
-use decide::{Decision, Files};
+use decide::Decision;
 use queue::{Entry, Queue, Verdict};
 use review::{Proposed, Reason, ReviewPolicy};
 
@@ -680,10 +680,8 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
     let mut repo: PackageRepo =
         git::sync_clone(&job.dir, &job.url, &job.auth).map_err(|e| failed(&e))?;
     let tip = tip_files(&repo);
-    let render_files = |m: &PackageModel| -> Result<Files, String> {
-        let (pkgbuild, srcinfo) = render::files(m).map_err(|e| e.to_string())?;
-        Ok(Files { pkgbuild, srcinfo })
-    };
+    let render_files =
+        |m: &PackageModel| -> Result<Files, String> { render::files(m).map_err(|e| e.to_string()) };
     let decision =
         decide::decide(&job.model, tip.as_ref(), &render_files).map_err(|e| failed(&e))?;
     let (files, message) = match decision {

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use super::decide::Files;
 use super::review::Reason;
+use crate::render::Files;
 use crate::text::escape_for_log;
 
 /// The queue's directory inside the state directory.

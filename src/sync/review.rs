@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::decide::Files;
+use crate::render::Files;
 use crate::text::escape_for_log;
 
 /// A kind of change a human should look at before it reaches users.
@@ -364,8 +364,7 @@ mod tests {
                 maintainer: "me <me@example.org>".into(),
             },
         };
-        let (pkgbuild, srcinfo) = crate::render::files(&model).unwrap();
-        Files { pkgbuild, srcinfo }
+        crate::render::files(&model).unwrap()
     }
 
     fn proposed(auth: Option<&str>, system: &[&str]) -> Proposed {
