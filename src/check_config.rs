@@ -138,7 +138,7 @@ fn check_known_hosts(path: &Path) -> Vec<String> {
 
 /// A location that is not a URL must be a readable file.
 fn check_local_file(key: &str, location: &str) -> Vec<String> {
-    if crate::index::is_http_url(location) {
+    if crate::urls::is_http_url(location) {
         return Vec::new();
     }
     match File::open(location).and_then(|f| f.metadata()) {

@@ -25,13 +25,13 @@ use clap::parser::ValueSource;
 use serde::Deserialize;
 
 use crate::cli::{SourceArgs, SyncArgs};
-use crate::index::is_http_url;
 use crate::plan::system::SystemAdditions;
 use crate::plan::{DistOverride, Overrides};
 use crate::publish::git::Identity;
 use crate::raku::depspec::{self, DepSpec, ModuleRequest};
 use crate::sync::review::ReviewPolicy;
 use crate::text::escape_for_log;
+use crate::urls::{check_url, check_url_prefix, is_http_url};
 
 /// The file name under the config directory.
 const FILE_NAME: &str = "raku-aur/config.toml";
@@ -460,27 +460,6 @@ fn check_location(s: String) -> Result<String, String> {
         return Ok(s);
     }
     check_path(s.clone())?;
-    Ok(s)
-}
-
-fn check_url(s: &str) -> Result<(), String> {
-    refuse_unsafe(s)?;
-    url::Url::parse(s)
-        .map(|_| ())
-        .map_err(|e| format!("{} is not a valid URL: {e}", escape_for_log(s)))
-}
-
-pub(crate) fn check_url_prefix(s: String) -> Result<String, String> {
-    if !is_http_url(&s) {
-        return Err(format!(
-            "{} is not an http:// or https:// URL prefix",
-            escape_for_log(&s)
-        ));
-    }
-    check_url(&s)?;
-    if s.contains(char::is_whitespace) {
-        return Err(format!("{} contains white space", escape_for_log(&s)));
-    }
     Ok(s)
 }
 

@@ -19,6 +19,7 @@ use crate::fetch::{Document, HttpCache};
 use crate::raku::depspec::{self, DepPhases};
 use crate::raku::version::RakuVersion;
 use crate::text::escape_for_log;
+use crate::urls::is_http_url;
 
 /// Where the fez index keeps its tarballs; fez entries carry a `path` relative to it.
 pub const FEZ_BASE_URL: &str = "https://360.zef.pm/";
@@ -107,12 +108,6 @@ pub enum IndexError {
 pub enum IndexLocation {
     Path(PathBuf),
     Url(String),
-}
-
-/// Whether a location (an index, the AUR metadata, a homepage) is fetched over HTTP: it
-/// starts with `http://` or `https://`; anything else is a path or not a web address.
-pub fn is_http_url(s: &str) -> bool {
-    s.starts_with("https://") || s.starts_with("http://")
 }
 
 impl IndexLocation {

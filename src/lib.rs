@@ -26,3 +26,4 @@ pub mod render_cmd;
 pub mod sync;
 pub mod tarball;
 pub mod text;
+mod urls;

@@ -511,7 +511,7 @@ async fn load_aur_metadata(location: &str, source: &SourceArgs) -> anyhow::Resul
             "the AUR metadata from {location} is unusable; without it nothing can be published safely"
         )
     };
-    if !crate::index::is_http_url(location) {
+    if !crate::urls::is_http_url(location) {
         let bytes = std::fs::read(location)
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
         return AurMetadata::parse(&bytes).with_context(unusable);
