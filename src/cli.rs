@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::builder::TypedValueParser as _;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::sync::queue::Choice;
+use crate::sync::review::queue::{self, Choice};
 
 /// Publishes every distribution of the Raku ecosystem as an AUR package.
 #[derive(Debug, Parser)]
@@ -310,13 +310,13 @@ pub fn main() -> ExitCode {
             }),
         Command::CheckConfig(args) => Ok(crate::check_config::run(args, sub_matches, config)),
         Command::Review(args) => crate::config::state_dir(args.state, config)
-            .and_then(|state| crate::sync::queue::show(&state))
+            .and_then(|state| queue::show(&state))
             .map(|()| ExitCode::SUCCESS),
         Command::Approve(args) => crate::config::state_dir(args.state, config)
-            .and_then(|state| crate::sync::queue::decide(&state, &args.packages, Choice::Approve))
+            .and_then(|state| queue::record_verdict(&state, &args.packages, Choice::Approve))
             .map(|()| ExitCode::SUCCESS),
         Command::Reject(args) => crate::config::state_dir(args.state, config)
-            .and_then(|state| crate::sync::queue::decide(&state, &args.packages, Choice::Reject))
+            .and_then(|state| queue::record_verdict(&state, &args.packages, Choice::Reject))
             .map(|()| ExitCode::SUCCESS),
     };
     match outcome {

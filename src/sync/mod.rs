@@ -8,13 +8,12 @@
 //! record of what was published (`published.json`) only advances after a confirmed push.
 //!
 //! With a review policy ([`crate::cli::SyncArgs::review`]), a change of a kind the policy
-//! names is not pushed: it waits in the review queue ([`queue`]) until a maintainer approves
+//! names is not pushed: it waits in the review queue ([`review::queue`]) until a maintainer approves
 //! exactly those files, and the packages that need it wait with it. Without a policy the queue
 //! is not consulted.
 
-pub mod decide;
 pub mod keywords;
-pub mod queue;
+mod pkgrel;
 pub mod review;
 pub mod verify;
 
@@ -34,8 +33,8 @@ use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::render::{self, Files, model::PackageModel};
 use crate::render_cmd::{AurContext, Rendered, render_all};
 use crate::text::for_terminal;
-use decide::Decision;
-use queue::{Entry, Queue, Verdict};
+use pkgrel::TipUpdate;
+use review::queue::{self, Entry, Queue, Verdict};
 use review::{Proposed, Reason, ReviewPolicy};
 
 /// How the run ended, for the exit status.
@@ -69,7 +68,7 @@ pub struct SyncReport {
 
 /// What was last confirmed on the server, per pkgbase (`published.json`).
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Published {
+struct PublishedRecord {
     packages: BTreeMap<String, PublishedEntry>,
 }
 
@@ -167,7 +166,7 @@ struct Run<'a> {
     auth: &'a RemoteAuth,
     identity: &'a Identity,
     published_path: PathBuf,
-    published: Published,
+    published: PublishedRecord,
     queue: Queue,
     queued: BTreeMap<String, Entry>,
     /// Not published this run: failed, or needs a package that did (a failure of the run).
@@ -531,7 +530,7 @@ async fn load_aur_metadata(location: &str, source: &SourceArgs) -> anyhow::Resul
     Ok(meta)
 }
 
-fn load_published(path: &Path) -> anyhow::Result<Published> {
+fn load_published(path: &Path) -> anyhow::Result<PublishedRecord> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
             format!(
@@ -539,7 +538,7 @@ fn load_published(path: &Path) -> anyhow::Result<Published> {
                 path.display()
             )
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Published::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PublishedRecord::default()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
@@ -682,14 +681,14 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
     let tip = tip_files(&repo);
     let render_files =
         |m: &PackageModel| -> Result<Files, String> { render::files(m).map_err(|e| e.to_string()) };
-    let decision =
-        decide::decide(&job.model, tip.as_ref(), &render_files).map_err(|e| failed(&e))?;
-    let (files, message) = match decision {
-        Decision::Unchanged => {
+    let update =
+        pkgrel::next_commit(&job.model, tip.as_ref(), &render_files).map_err(|e| failed(&e))?;
+    let (files, message) = match update {
+        TipUpdate::Unchanged => {
             let commit = repo.tip_commit().map(|c| c.to_string()).unwrap_or_default();
             return Ok(Step::Unchanged { commit });
         }
-        Decision::Commit { files, message, .. } => (files, message),
+        TipUpdate::Commit { files, message, .. } => (files, message),
     };
     // Decided on each attempt: after a retry the tip, and so the files, may differ from what
     // a maintainer approved.

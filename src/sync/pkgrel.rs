@@ -1,5 +1,5 @@
-//! What to commit for one package, given what its AUR repository holds now. Pure: the
-//! caller reads the tip and writes the commit.
+//! The pkgrel and epoch of the next commit of one package, given what its AUR repository
+//! holds now. Pure: the caller reads the tip and writes the commit.
 //!
 //! - A new package starts at `pkgrel=1`.
 //! - The same pkgver as published: the published pkgrel (and epoch) are kept if nothing else
@@ -49,9 +49,9 @@ pub fn published(srcinfo: &str) -> Result<Published, String> {
     })
 }
 
-/// The outcome for one package.
+/// What the repository's tip needs for one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum TipUpdate {
     /// The repository already holds exactly this.
     Unchanged,
     /// Commit these files with this message.
@@ -62,18 +62,18 @@ pub enum Decision {
     },
 }
 
-/// Decides for `new` (rendered with pkgrel 1 and no epoch) against the tip's files, if the
+/// The commit for `new` (rendered with pkgrel 1 and no epoch) against the tip's files, if the
 /// repository has any. `render` writes the files of a model.
-pub fn decide(
+pub fn next_commit(
     new: &PackageModel,
     tip: Option<&Files>,
     render: &dyn Fn(&PackageModel) -> Result<Files, String>,
-) -> Result<Decision, String> {
+) -> Result<TipUpdate, String> {
     let mut model = new.clone();
     let Some(tip) = tip else {
         let files = render(&model)?;
         let message = format!("Add {} {}", model.pkgname, model.pkgver);
-        return Ok(Decision::Commit {
+        return Ok(TipUpdate::Commit {
             model: Box::new(model),
             files,
             message,
@@ -87,7 +87,7 @@ pub fn decide(
             model.pkgrel = old.pkgrel.clone();
             let same = render(&model)?;
             if &same == tip {
-                return Ok(Decision::Unchanged);
+                return Ok(TipUpdate::Unchanged);
             }
             model.pkgrel = PackageRelease::new(old.pkgrel.major + 1, None);
             if model.pkgver.to_string() == old.pkgver.to_string() {
@@ -110,7 +110,7 @@ pub fn decide(
         }
     };
     let files = render(&model)?;
-    Ok(Decision::Commit {
+    Ok(TipUpdate::Commit {
         model: Box::new(model),
         files,
         message,
@@ -226,15 +226,15 @@ mod tests {
         })
     }
 
-    fn commit(d: Decision) -> (String, String, Option<u64>, String) {
+    fn commit(d: TipUpdate) -> (String, String, Option<u64>, String) {
         match d {
-            Decision::Commit { model, message, .. } => (
+            TipUpdate::Commit { model, message, .. } => (
                 model.pkgver.to_string(),
                 model.pkgrel.to_string(),
                 model.epoch,
                 message,
             ),
-            Decision::Unchanged => panic!("expected a commit"),
+            TipUpdate::Unchanged => panic!("expected a commit"),
         }
     }
 
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_new_package_starts_at_pkgrel_1() {
-        let d = decide(&model("1.0", &["rakudo"]), None, &files).unwrap();
+        let d = next_commit(&model("1.0", &["rakudo"]), None, &files).unwrap();
         assert_eq!(
             commit(d),
             ("1.0".into(), "1".into(), None, "Add raku-foo 1.0".into())
@@ -257,8 +257,8 @@ mod tests {
         old.pkgrel = PackageRelease::new(3, None);
         let tip = published_as(old);
         assert_eq!(
-            decide(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap(),
-            Decision::Unchanged
+            next_commit(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap(),
+            TipUpdate::Unchanged
         );
     }
 
@@ -267,7 +267,7 @@ mod tests {
         let mut old = model("1.0", &["rakudo"]);
         old.pkgrel = PackageRelease::new(3, None);
         let tip = published_as(old);
-        let d = decide(&model("1.0", &["rakudo", "raku-bar"]), Some(&tip), &files).unwrap();
+        let d = next_commit(&model("1.0", &["rakudo", "raku-bar"]), Some(&tip), &files).unwrap();
         assert_eq!(
             commit(d),
             (
@@ -285,7 +285,7 @@ mod tests {
         old.pkgrel = PackageRelease::new(3, None);
         old.epoch = Some(2);
         let tip = published_as(old);
-        let d = decide(&model("1.1", &["rakudo"]), Some(&tip), &files).unwrap();
+        let d = next_commit(&model("1.1", &["rakudo"]), Some(&tip), &files).unwrap();
         assert_eq!(
             commit(d),
             ("1.1".into(), "1".into(), Some(2), "Update to 1.1".into())
@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn a_version_that_sorts_lower_bumps_the_epoch() {
         let tip = published_as(model("2.0", &["rakudo"]));
-        let d = decide(&model("1.5", &["rakudo"]), Some(&tip), &files).unwrap();
+        let d = next_commit(&model("1.5", &["rakudo"]), Some(&tip), &files).unwrap();
         let (pkgver, pkgrel, epoch, message) = commit(d);
         assert_eq!(
             (pkgver.as_str(), pkgrel.as_str(), epoch),
@@ -309,7 +309,7 @@ mod tests {
         let tip = published_as(model("1.0", &["rakudo"]));
         let mut tampered = model("1.0", &["rakudo"]);
         tampered.sha256sums = vec!["f".repeat(64)];
-        let err = decide(&tampered, Some(&tip), &files).unwrap_err();
+        let err = next_commit(&tampered, Some(&tip), &files).unwrap_err();
         assert!(
             err.starts_with("ALARM: raku-foo.tar.gz::https://example.org/foo.tar.gz was published with sha256 000"),
             "{err}"
@@ -318,7 +318,7 @@ mod tests {
         let mut newer = model("1.1", &["rakudo"]);
         newer.source = vec!["raku-foo-1.1.tar.gz::https://example.org/foo-1.1.tar.gz".into()];
         newer.sha256sums = vec!["f".repeat(64)];
-        assert!(decide(&newer, Some(&tip), &files).is_ok());
+        assert!(next_commit(&newer, Some(&tip), &files).is_ok());
     }
 
     #[test]

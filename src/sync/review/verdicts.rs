@@ -1,92 +1,15 @@
-//! The review gate: which kinds of change wait for a maintainer instead of being pushed.
-//!
-//! [`reasons`] is the pure part: it compares what is proposed with what the AUR repository
-//! holds (the server is the truth, so old values come from the tip's `.SRCINFO` and
-//! `PKGBUILD`, never from our own records) and names each change the policy asks a human to
-//! look at. The queue those changes wait in is [`super::queue`].
+//! The review gate's verdicts: [`reasons`] compares what is proposed with what the AUR
+//! repository holds (the server is the truth, so old values come from the tip's `.SRCINFO`
+//! and `PKGBUILD`, never from our own records) and names each change the policy asks a human
+//! to look at. Pure.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::policy::{ReviewKind, ReviewPolicy};
 use crate::render::Files;
 use crate::text::escape_for_log;
-
-/// A kind of change a human should look at before it reaches users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReviewKind {
-    /// The package does not exist on the AUR yet.
-    FirstPublication,
-    /// `license=` differs from the published one.
-    LicenseChange,
-    /// A native library or program dependency the published package did not have.
-    NewSystemDependency,
-    /// The distribution now comes from a different auth than the published one.
-    AuthChange,
-    /// The source tarball is downloaded from somewhere other than the archive.
-    SourceHost,
-}
-
-impl ReviewKind {
-    pub const ALL: [ReviewKind; 5] = [
-        ReviewKind::FirstPublication,
-        ReviewKind::LicenseChange,
-        ReviewKind::NewSystemDependency,
-        ReviewKind::AuthChange,
-        ReviewKind::SourceHost,
-    ];
-
-    /// The name the config file uses (serde's kebab-case spelling).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewKind::FirstPublication => "first-publication",
-            ReviewKind::LicenseChange => "license-change",
-            ReviewKind::NewSystemDependency => "new-system-dependency",
-            ReviewKind::AuthChange => "auth-change",
-            ReviewKind::SourceHost => "source-host",
-        }
-    }
-}
-
-/// The `[review]` table of the config file. Without it the gate is off.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ReviewPolicy {
-    /// The kinds of change that wait for review; every kind when left out.
-    #[serde(default = "all_kinds")]
-    pub changes: BTreeSet<ReviewKind>,
-    /// URL prefixes that count as the archive for [`ReviewKind::SourceHost`].
-    #[serde(default = "default_archive", deserialize_with = "archive_prefixes")]
-    pub archive: Vec<String>,
-}
-
-/// Where the Raku Ecosystem Archive keeps every release's tarball.
-pub const REA_ARCHIVE_PREFIX: &str = "https://raw.githubusercontent.com/raku/REA/main/archive/";
-
-fn all_kinds() -> BTreeSet<ReviewKind> {
-    ReviewKind::ALL.into_iter().collect()
-}
-
-fn default_archive() -> Vec<String> {
-    vec![REA_ARCHIVE_PREFIX.to_string()]
-}
-
-/// `archive`: a typo here would send every package to review, so each entry must be an
-/// http(s) URL prefix, and an empty list is refused.
-fn archive_prefixes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let prefixes = Vec::<String>::deserialize(d)?;
-    if prefixes.is_empty() {
-        return Err(serde::de::Error::custom(
-            "the archive list is empty; leave it out for the Raku Ecosystem Archive",
-        ));
-    }
-    prefixes
-        .into_iter()
-        .map(crate::urls::check_url_prefix)
-        .collect::<Result<_, _>>()
-        .map_err(serde::de::Error::custom)
-}
 
 /// One reason a proposed change waits for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,8 +34,8 @@ pub struct Proposed {
 /// routine change.
 ///
 /// Without a tip every system dependency is new and there is no license or auth to compare.
-/// A non-archive source the tip already downloads from is not flagged again: decide refuses
-/// a changed checksum for a published source, so it still delivers what was published.
+/// A non-archive source the tip already downloads from is not flagged again: the pkgrel rules
+/// refuse a changed checksum for a published source, so it still delivers what was published.
 pub fn reasons(
     policy: &ReviewPolicy,
     tip: Option<&Files>,
@@ -290,6 +213,7 @@ fn show_auth(auth: Option<&str>) -> String {
 mod tests {
     use super::*;
     use crate::render::model::{BuildSteps, PackageModel};
+    use crate::sync::review::policy::REA_ARCHIVE_PREFIX;
     use alpm_types::{Name, PackageRelation, PackageRelease};
 
     const ARCHIVED: &str =
@@ -359,8 +283,8 @@ mod tests {
 
     fn every_kind() -> ReviewPolicy {
         ReviewPolicy {
-            changes: all_kinds(),
-            archive: default_archive(),
+            changes: ReviewKind::ALL.into_iter().collect(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         }
     }
 
@@ -373,16 +297,6 @@ mod tests {
             &files(new),
             &proposed(auth, system),
         )
-    }
-
-    #[test]
-    fn each_kind_is_named_as_the_config_file_spells_it() {
-        for kind in ReviewKind::ALL {
-            assert_eq!(
-                serde_json::to_value(kind).unwrap(),
-                serde_json::Value::from(kind.as_str())
-            );
-        }
     }
 
     fn texts(reasons: &[Reason]) -> Vec<(ReviewKind, &str)> {
@@ -576,7 +490,7 @@ mod tests {
         new.depends = vec!["rakudo", "zlib"];
         let policy = ReviewPolicy {
             changes: [ReviewKind::NewSystemDependency].into(),
-            archive: default_archive(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
         let found = reasons(
             &policy,
@@ -634,7 +548,7 @@ mod tests {
         );
         let only_license = ReviewPolicy {
             changes: [ReviewKind::LicenseChange].into(),
-            archive: default_archive(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
         let found = reasons(&only_license, Some(&files(&old)), &files(&new), &p);
         assert_eq!(
@@ -643,7 +557,7 @@ mod tests {
         );
         let none = ReviewPolicy {
             changes: BTreeSet::new(),
-            archive: default_archive(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
         assert!(reasons(&none, None, &files(&new), &p).is_empty());
     }
