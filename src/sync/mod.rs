@@ -12,6 +12,7 @@
 //! exactly those files, and the packages that need it wait with it. Without a policy the queue
 //! is not consulted.
 
+mod aur_tip;
 pub mod keywords;
 mod pkgrel;
 pub mod review;
@@ -33,6 +34,7 @@ use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::render::{self, Files, model::PackageModel};
 use crate::render_cmd::{AurContext, Rendered, render_all};
 use crate::text::for_terminal;
+use aur_tip::PublishedPackage;
 use pkgrel::TipUpdate;
 use review::queue::{self, Entry, Queue, Verdict};
 use review::{Proposed, Reason, ReviewPolicy};
@@ -678,7 +680,10 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
     let failed = |e: &dyn std::fmt::Display| Attempt::Failed(e.to_string());
     let mut repo: PackageRepo =
         git::sync_clone(&job.dir, &job.url, &job.auth).map_err(|e| failed(&e))?;
-    let tip = tip_files(&repo);
+    let tip = tip_files(&repo)
+        .map(PublishedPackage::read)
+        .transpose()
+        .map_err(|e| failed(&e))?;
     let render_files =
         |m: &PackageModel| -> Result<Files, String> { render::files(m).map_err(|e| e.to_string()) };
     let update =
@@ -693,7 +698,9 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
     // Decided on each attempt: after a retry the tip, and so the files, may differ from what
     // a maintainer approved.
     if let Some(gate) = &job.gate {
-        let reasons = review::reasons(&gate.policy, tip.as_ref(), &files, &gate.proposed);
+        // The files to push, read as the tip was: the gate compares like with like.
+        let new = PublishedPackage::read(files.clone()).map_err(|e| failed(&e))?;
+        let reasons = review::reasons(&gate.policy, tip.as_ref(), &new, &gate.proposed);
         if !reasons.is_empty() {
             let digest = queue::files_digest(&files);
             match &gate.decided {
@@ -702,7 +709,7 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
                     return Ok(Step::Rejected { reasons });
                 }
                 _ => {
-                    let diff = unified_diff(tip.as_ref(), &files);
+                    let diff = unified_diff(tip.as_ref().map(|t| &t.files), &files);
                     return Ok(Step::Review(ForReview {
                         message,
                         files,
@@ -717,7 +724,7 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
         verify::build(job.model.pkgname.as_ref(), &files).map_err(Attempt::Failed)?;
     }
     if job.dry_run {
-        let diff = unified_diff(tip.as_ref(), &files);
+        let diff = unified_diff(tip.as_ref().map(|t| &t.files), &files);
         return Ok(Step::WouldPush { message, diff });
     }
     let first = repo.tip_commit().is_none();

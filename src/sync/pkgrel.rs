@@ -10,44 +10,11 @@
 
 use std::cmp::Ordering;
 
-use alpm_types::{PackageRelease, PackageVersion};
+use alpm_types::PackageRelease;
 
+use super::aur_tip::PublishedPackage;
 use crate::render::Files;
 use crate::render::model::PackageModel;
-
-/// The version fields of a published `.SRCINFO`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    pub pkgver: PackageVersion,
-    pub pkgrel: PackageRelease,
-    pub epoch: Option<u64>,
-}
-
-/// Reads pkgver, pkgrel and epoch from the pkgbase section of a `.SRCINFO`.
-pub fn published(srcinfo: &str) -> Result<Published, String> {
-    let field = |key: &str| {
-        srcinfo
-            .lines()
-            .take_while(|l| !l.starts_with("pkgname = "))
-            .find_map(|l| l.strip_prefix(&format!("\t{key} = ")))
-    };
-    let pkgver = field("pkgver").ok_or("the published .SRCINFO has no pkgver")?;
-    let pkgrel = field("pkgrel").ok_or("the published .SRCINFO has no pkgrel")?;
-    Ok(Published {
-        pkgver: pkgver
-            .parse()
-            .map_err(|e| format!("the published pkgver {pkgver:?} is invalid: {e}"))?,
-        pkgrel: pkgrel
-            .parse()
-            .map_err(|e| format!("the published pkgrel {pkgrel:?} is invalid: {e}"))?,
-        epoch: field("epoch")
-            .map(|e| {
-                e.parse()
-                    .map_err(|_| format!("the published epoch {e:?} is invalid"))
-            })
-            .transpose()?,
-    })
-}
 
 /// What the repository's tip needs for one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +29,11 @@ pub enum TipUpdate {
     },
 }
 
-/// The commit for `new` (rendered with pkgrel 1 and no epoch) against the tip's files, if the
-/// repository has any. `render` writes the files of a model.
+/// The commit for `new` (rendered with pkgrel 1 and no epoch) against the tip, if the
+/// repository has one. `render` writes the files of a model.
 pub fn next_commit(
     new: &PackageModel,
-    tip: Option<&Files>,
+    tip: Option<&PublishedPackage>,
     render: &dyn Fn(&PackageModel) -> Result<Files, String>,
 ) -> Result<TipUpdate, String> {
     let mut model = new.clone();
@@ -79,33 +46,35 @@ pub fn next_commit(
             message,
         });
     };
-    let old = published(&tip.srcinfo)?;
-    refuse_changed_checksums(&tip.srcinfo, new)?;
-    model.epoch = old.epoch;
-    let message = match model.pkgver.cmp(&old.pkgver) {
+    refuse_changed_checksums(tip, new)?;
+    model.epoch = tip.epoch;
+    let message = match model.pkgver.cmp(&tip.pkgver) {
         Ordering::Equal => {
-            model.pkgrel = old.pkgrel.clone();
+            model.pkgrel = tip.pkgrel.clone();
             let same = render(&model)?;
-            if &same == tip {
+            if same == tip.files {
                 return Ok(TipUpdate::Unchanged);
             }
-            model.pkgrel = PackageRelease::new(old.pkgrel.major + 1, None);
-            if model.pkgver.to_string() == old.pkgver.to_string() {
-                format!("Regenerate: {}", what_changed(&tip.srcinfo, &same.srcinfo))
+            model.pkgrel = PackageRelease::new(tip.pkgrel.major + 1, None);
+            if model.pkgver.to_string() == tip.pkgver.to_string() {
+                format!(
+                    "Regenerate: {}",
+                    what_changed(&tip.files.srcinfo, &same.srcinfo)
+                )
             } else {
                 format!(
                     "Update to {} (same version for pacman as {})",
-                    model.pkgver, old.pkgver
+                    model.pkgver, tip.pkgver
                 )
             }
         }
         Ordering::Greater => format!("Update to {}", model.pkgver),
         Ordering::Less => {
-            let epoch = old.epoch.unwrap_or(0) + 1;
+            let epoch = tip.epoch.unwrap_or(0) + 1;
             model.epoch = Some(epoch);
             format!(
                 "Update to {} (epoch {epoch}: pacman orders it below the published {})",
-                model.pkgver, old.pkgver
+                model.pkgver, tip.pkgver
             )
         }
     };
@@ -119,19 +88,13 @@ pub fn next_commit(
 
 /// Archived tarballs never change: the same source with another checksum than the one
 /// published means the archive (or the way to it) was tampered with. Never publish that.
-fn refuse_changed_checksums(published: &str, new: &PackageModel) -> Result<(), String> {
-    let values = |key: &str| -> Vec<&str> {
-        published
-            .lines()
-            .filter_map(|l| l.strip_prefix(&format!("\t{key} = ")))
-            .collect()
-    };
-    let old: Vec<(&str, &str)> = values("source")
-        .into_iter()
-        .zip(values("sha256sums"))
-        .collect();
+fn refuse_changed_checksums(tip: &PublishedPackage, new: &PackageModel) -> Result<(), String> {
     for (source, sum) in new.source.iter().zip(&new.sha256sums) {
-        if let Some((_, was)) = old.iter().find(|(s, w)| s == source && w != sum) {
+        let changed = tip.sources.iter().find_map(|published| {
+            let was = published.sha256.as_ref()?;
+            (&published.entry == source && was != sum).then_some(was)
+        });
+        if let Some(was) = changed {
             return Err(format!(
                 "ALARM: {source} was published with sha256 {was} and now has {sum}; archives must never change, so nothing is pushed"
             ));
@@ -207,7 +170,7 @@ mod tests {
     /// A stand-in renderer: the version fields, depends and sources, one per line.
     fn files(m: &PackageModel) -> Result<Files, String> {
         let mut srcinfo = format!(
-            "pkgbase = {}\n\tpkgver = {}\n\tpkgrel = {}\n",
+            "pkgbase = {}\n\tpkgver = {}\n\tpkgrel = {}\n\tarch = any\n",
             m.pkgname, m.pkgver, m.pkgrel
         );
         for (s, sum) in m.source.iter().zip(&m.sha256sums) {
@@ -238,8 +201,8 @@ mod tests {
         }
     }
 
-    fn published_as(m: PackageModel) -> Files {
-        files(&m).unwrap()
+    fn published_as(m: PackageModel) -> PublishedPackage {
+        PublishedPackage::read(files(&m).unwrap()).unwrap()
     }
 
     #[test]
@@ -319,19 +282,5 @@ mod tests {
         newer.source = vec!["raku-foo-1.1.tar.gz::https://example.org/foo-1.1.tar.gz".into()];
         newer.sha256sums = vec!["f".repeat(64)];
         assert!(next_commit(&newer, Some(&tip), &files).is_ok());
-    }
-
-    #[test]
-    fn published_reads_the_base_section_only() {
-        let p = published("pkgbase = x\n\tpkgver = 1.2\n\tpkgrel = 2.1\n\tepoch = 3\n\npkgname = x\n\tpkgver = 9\n").unwrap();
-        assert_eq!(
-            (p.pkgver.to_string(), p.pkgrel.to_string(), p.epoch),
-            ("1.2".into(), "2.1".into(), Some(3))
-        );
-        assert!(
-            published("pkgbase = x\n")
-                .unwrap_err()
-                .contains("no pkgver")
-        );
     }
 }

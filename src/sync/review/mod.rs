@@ -7,4 +7,5 @@ pub mod queue;
 pub mod verdicts;
 
 pub use policy::{REA_ARCHIVE_PREFIX, ReviewKind, ReviewPolicy};
-pub use verdicts::{Proposed, Reason, reasons};
+pub(crate) use verdicts::reasons;
+pub use verdicts::{Proposed, Reason};

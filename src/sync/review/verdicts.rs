@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::policy::{ReviewKind, ReviewPolicy};
-use crate::render::Files;
+use crate::sync::aur_tip::PublishedPackage;
 use crate::text::escape_for_log;
 
 /// One reason a proposed change waits for review.
@@ -29,17 +29,18 @@ pub struct Proposed {
     pub system_deps: BTreeSet<String>,
 }
 
-/// The reasons, of the kinds `policy` names, why `files` (with `proposed`) should not replace
+/// The reasons, of the kinds `policy` names, why `new` (with `proposed`) should not replace
 /// `tip` (`None`: the AUR has no such package yet) without a human's approval. Empty: a
-/// routine change.
+/// routine change. `new` is read from the files to push as `tip` is from the tip's, so both
+/// compare like with like.
 ///
 /// Without a tip every system dependency is new and there is no license or auth to compare.
 /// A non-archive source the tip already downloads from is not flagged again: the pkgrel rules
 /// refuse a changed checksum for a published source, so it still delivers what was published.
-pub fn reasons(
+pub(crate) fn reasons(
     policy: &ReviewPolicy,
-    tip: Option<&Files>,
-    files: &Files,
+    tip: Option<&PublishedPackage>,
+    new: &PublishedPackage,
     proposed: &Proposed,
 ) -> Vec<Reason> {
     let mut out = Vec::new();
@@ -62,18 +63,17 @@ pub fn reasons(
             "first publication: the AUR has no such package yet".into(),
         ),
         Some(tip) => {
-            let (old, new) = (licenses(&tip.srcinfo), licenses(&files.srcinfo));
-            if old != new {
+            if tip.licenses != new.licenses {
                 add(
                     ReviewKind::LicenseChange,
                     format!(
                         "license changes from {} to {}",
-                        show_list(&old),
-                        show_list(&new)
+                        show_list(&tip.licenses),
+                        show_list(&new.licenses)
                     ),
                 );
             }
-            match distribution_auth(&tip.pkgbuild) {
+            match &tip.auth {
                 Some(old) if old.as_deref() == new_auth => {}
                 Some(old) => add(
                     ReviewKind::AuthChange,
@@ -93,17 +93,16 @@ pub fn reasons(
             }
         }
     }
-    let known = tip
-        .map(|t| dependency_names(&t.srcinfo))
-        .unwrap_or_default();
-    for dep in proposed.system_deps.difference(&known) {
+    let none = BTreeSet::new();
+    let known = tip.map_or(&none, |t| &t.dependency_names);
+    for dep in proposed.system_deps.difference(known) {
         add(
             ReviewKind::NewSystemDependency,
             format!("new system dependency {}", escape_for_log(dep)),
         );
     }
-    let published = tip.map(|t| source_urls(&t.srcinfo)).unwrap_or_default();
-    for url in source_urls(&files.srcinfo) {
+    let published = tip.map(PublishedPackage::source_urls).unwrap_or_default();
+    for url in new.source_urls() {
         let archived = policy.archive.iter().any(|p| crate::urls::is_under(url, p));
         if !archived && !published.contains(url) {
             add(
@@ -119,82 +118,7 @@ pub fn reasons(
     out
 }
 
-/// Values of `key` in the pkgbase section of a `.SRCINFO` (the part before any `pkgname`).
-fn base_values<'a>(srcinfo: &'a str, key: &str) -> Vec<&'a str> {
-    let prefix = format!("\t{key} = ");
-    srcinfo
-        .lines()
-        .take_while(|l| !l.starts_with("pkgname = "))
-        .filter_map(|l| l.strip_prefix(prefix.as_str()))
-        .collect()
-}
-
-fn licenses(srcinfo: &str) -> Vec<&str> {
-    let mut licenses = base_values(srcinfo, "license");
-    licenses.sort_unstable();
-    licenses
-}
-
-/// The URLs of `source = localname::url` lines (a URL never holds `::`: render refuses it).
-fn source_urls(srcinfo: &str) -> BTreeSet<&str> {
-    base_values(srcinfo, "source")
-        .into_iter()
-        .map(|s| s.split_once("::").map_or(s, |(_, url)| url))
-        .collect()
-}
-
-/// Every package name any dependency field of a `.SRCINFO` mentions, in any section and for
-/// any architecture, without version bounds or optdepends' reasons.
-fn dependency_names(srcinfo: &str) -> BTreeSet<String> {
-    const FIELDS: [&str; 4] = ["depends", "makedepends", "checkdepends", "optdepends"];
-    srcinfo
-        .lines()
-        .filter_map(|l| l.trim_start().split_once(" = "))
-        .filter(|(key, _)| {
-            let field = key.split_once('_').map_or(*key, |(field, _)| field);
-            FIELDS.contains(&field)
-        })
-        .filter_map(|(_, value)| value.split([':', '<', '>', '=']).next())
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-        .collect()
-}
-
-/// The auth in the PKGBUILD's `# Distribution: Name:ver<..>[:auth<..>][:api<..>]` line:
-/// `Some(None)` when it names none, `None` when there is no such line or it cannot be read.
-///
-/// Names and versions cannot hold `<` or `>`, an auth can: the auth runs to the last `>`,
-/// less a trailing `>:api<..>` whose value looks like a version. An auth that itself ends in
-/// such text reads differently from what the index says, which makes the gate flag it: the
-/// safe direction.
-fn distribution_auth(pkgbuild: &str) -> Option<Option<String>> {
-    let line = pkgbuild
-        .lines()
-        .find_map(|l| l.strip_prefix("# Distribution: "))?;
-    let (_, after_ver) = line.split_once(":ver<")?;
-    let (_, rest) = after_ver.split_once('>')?;
-    if rest.is_empty() {
-        return Some(None);
-    }
-    if let Some(api) = rest.strip_prefix(":api<") {
-        return is_version_text(api.strip_suffix('>')?).then_some(None);
-    }
-    let auth = rest.strip_prefix(":auth<")?.strip_suffix('>')?;
-    let auth = match auth.rfind(">:api<") {
-        Some(at) if is_version_text(&auth[at + ">:api<".len()..]) => &auth[..at],
-        _ => auth,
-    };
-    Some(Some(auth.to_string()))
-}
-
-/// How a Raku version is written: parts joined by `.`, maybe a `+`.
-fn is_version_text(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_*.+".contains(c))
-}
-
-fn show_list(values: &[&str]) -> String {
+fn show_list(values: &[String]) -> String {
     if values.is_empty() {
         return "none".into();
     }
@@ -212,6 +136,7 @@ fn show_auth(auth: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::Files;
     use crate::render::model::{BuildSteps, PackageModel};
     use crate::sync::review::policy::REA_ARCHIVE_PREFIX;
     use alpm_types::{Name, PackageRelation, PackageRelease};
@@ -274,6 +199,11 @@ mod tests {
         crate::render::files(&model).unwrap()
     }
 
+    /// `p` as the gate sees it, read back from the files raku-aur renders for it.
+    fn package(p: &Pkg) -> PublishedPackage {
+        PublishedPackage::read(files(p)).unwrap()
+    }
+
     fn proposed(auth: Option<&str>, system: &[&str]) -> Proposed {
         Proposed {
             auth: auth.map(str::to_string),
@@ -290,11 +220,11 @@ mod tests {
 
     /// The reasons for proposing `new` over a tip holding `old` (None: first publication).
     fn check(old: Option<&Pkg>, new: &Pkg, auth: Option<&str>, system: &[&str]) -> Vec<Reason> {
-        let tip = old.map(files);
+        let tip = old.map(package);
         reasons(
             &every_kind(),
             tip.as_ref(),
-            &files(new),
+            &package(new),
             &proposed(auth, system),
         )
     }
@@ -401,19 +331,7 @@ mod tests {
     }
 
     #[test]
-    fn the_auth_is_read_around_an_api_and_a_disguised_auth_is_flagged() {
-        let line = |d: &str| format!("# Maintainer: x\n# Distribution: {d}\n\npkgname=raku-foo\n");
-        assert_eq!(
-            distribution_auth(&line("Foo:ver<1.0>:auth<zef:a>:api<2>")),
-            Some(Some("zef:a".into()))
-        );
-        assert_eq!(distribution_auth(&line("Foo:ver<1.0>:api<2>")), Some(None));
-        assert_eq!(
-            distribution_auth(&line("Foo:ver<1.0>:auth<a<b>c>")),
-            Some(Some("a<b>c".into()))
-        );
-        assert_eq!(distribution_auth(&line("Foo:ver<1.0>:auth<cut…")), None);
-        assert_eq!(distribution_auth("pkgname=raku-foo\n"), None);
+    fn a_disguised_auth_is_flagged() {
         // An auth written to look like the published auth plus an api reads as that auth,
         // which differs from what the index says: flagged.
         let old = pkg();
@@ -437,8 +355,8 @@ mod tests {
         let new = pkg();
         let found = reasons(
             &every_kind(),
-            Some(&tip),
-            &files(&new),
+            Some(&PublishedPackage::read(tip).unwrap()),
+            &package(&new),
             &proposed(Some("zef:alice"), &[]),
         );
         assert_eq!(found.len(), 1);
@@ -495,7 +413,7 @@ mod tests {
         let found = reasons(
             &policy,
             None,
-            &files(&new),
+            &package(&new),
             &proposed(Some("zef:alice"), &["zlib"]),
         );
         assert_eq!(
@@ -536,7 +454,7 @@ mod tests {
         new.url = "https://evil.example/Foo.tar.gz";
         new.depends = vec!["rakudo", "zlib"];
         let p = proposed(Some("zef:mallory"), &["zlib"]);
-        let all = reasons(&every_kind(), Some(&files(&old)), &files(&new), &p);
+        let all = reasons(&every_kind(), Some(&package(&old)), &package(&new), &p);
         assert_eq!(
             all.iter().map(|r| r.kind).collect::<Vec<_>>(),
             [
@@ -550,7 +468,7 @@ mod tests {
             changes: [ReviewKind::LicenseChange].into(),
             archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
-        let found = reasons(&only_license, Some(&files(&old)), &files(&new), &p);
+        let found = reasons(&only_license, Some(&package(&old)), &package(&new), &p);
         assert_eq!(
             found.iter().map(|r| r.kind).collect::<Vec<_>>(),
             [ReviewKind::LicenseChange]
@@ -559,6 +477,6 @@ mod tests {
             changes: BTreeSet::new(),
             archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
-        assert!(reasons(&none, None, &files(&new), &p).is_empty());
+        assert!(reasons(&none, None, &package(&new), &p).is_empty());
     }
 }
