@@ -1,6 +1,9 @@
 //! File writing that never leaves a half-written file behind.
 
+use std::fs::File;
 use std::io::Write;
+
+use anyhow::{Context, bail};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -54,6 +57,29 @@ pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Takes the state directory's lock for the whole run (or for `approve`/`reject`); the OS
+/// releases it if we die.
+pub fn lock_state_dir(state: &Path) -> anyhow::Result<File> {
+    let path = state.join("lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another raku-aur sync is running on {} (it holds {}); this one exits without doing anything",
+            state.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
 pub mod aur;
+mod aur_tip;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -23,8 +24,9 @@ pub mod progress;
 pub mod publish;
 pub mod raku;
 pub mod render;
+pub mod review;
 pub mod settings;
 pub mod sync;
 pub mod tarball;
 pub mod text;
-pub mod urls;
+mod urls;

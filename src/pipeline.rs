@@ -199,7 +199,7 @@ pub fn render_planned(
             .expect("failures were held above");
         let model = models.remove(&p.release.name).expect("assembled above");
         match render::files(&model) {
-            Ok((pkgbuild, srcinfo)) => {
+            Ok(render::Files { pkgbuild, srcinfo }) => {
                 let mut notes = p.notes.clone();
                 if p.license.needs_own_file && f.license_files.is_empty() {
                     notes.push(format!(

@@ -12,8 +12,8 @@ use common::fixtures::{self, REA_ARCHIVE_PREFIX};
 use common::git::bare as git;
 use common::world::aur_metadata;
 use raku_aur::cli::{Cli, Command as CliCommand};
+use raku_aur::review::ReviewKind;
 use raku_aur::sync::RunOutcome as Outcome;
-use raku_aur::sync::review::ReviewKind;
 use serde_json::{Value, json};
 
 const BASE: &str = "raku-fixture-base";

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::Ending;
 use crate::cli::{ReviewArgs, VerdictArgs};
-use crate::sync::queue::{self, Choice};
+use crate::review::queue::{self, Choice};
 
 /// `raku-aur review`: every waiting change with its reasons and diff.
 pub fn show(args: ReviewArgs, config: Option<&Path>) -> anyhow::Result<Ending> {
@@ -25,7 +25,7 @@ pub fn reject(args: VerdictArgs, config: Option<&Path>) -> anyhow::Result<Ending
 
 fn record(args: VerdictArgs, config: Option<&Path>, choice: Choice) -> anyhow::Result<Ending> {
     let state = state_dir(args.state, config)?;
-    queue::decide(&state, &args.packages, choice)?;
+    queue::record_verdict(&state, &args.packages, choice)?;
     Ok(Ending::Done)
 }
 

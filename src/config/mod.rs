@@ -24,7 +24,7 @@ mod values;
 use std::path::{Path, PathBuf};
 
 use crate::plan::Overrides;
-use crate::sync::review::ReviewPolicy;
+use crate::review::ReviewPolicy;
 
 pub use error::ConfigError;
 pub use locate::default_path;

@@ -11,7 +11,7 @@ use super::values::*;
 use super::{Config, ConfigError};
 use crate::plan::system::SystemAdditions;
 use crate::plan::{DistOverride, Overrides};
-use crate::sync::review::ReviewPolicy;
+use crate::review::ReviewPolicy;
 use crate::text::escape_for_log;
 use crate::urls::is_http_url;
 

@@ -1,7 +1,7 @@
 use super::*;
 use crate::plan::DistOverride;
 use crate::raku::depspec::DepSpec;
-use crate::sync::review::ReviewKind;
+use crate::review::ReviewKind;
 use locate::default_path_from;
 
 pub(crate) const PATH: &str = "/etc/raku-aur/config.toml";
@@ -154,7 +154,7 @@ fn a_full_config_parses_into_types_with_paths_resolved() {
             ),
             (
                 "review.archive",
-                &toml_list(&[crate::sync::review::REA_ARCHIVE_PREFIX])
+                &toml_list(&[crate::review::REA_ARCHIVE_PREFIX])
             ),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -438,10 +438,7 @@ fn the_vps_starting_config_parses_with_the_review_gate_on() {
     );
     assert!(c.aur_user.is_some() && c.ssh_key.is_some() && c.maintainer.is_some());
     let review = c.review.expect("the [review] table is there");
-    assert_eq!(
-        review.changes.len(),
-        crate::sync::review::ReviewKind::ALL.len()
-    );
+    assert_eq!(review.changes.len(), crate::review::ReviewKind::ALL.len());
 }
 
 #[test]

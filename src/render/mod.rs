@@ -190,16 +190,40 @@ pub enum RenderError {
     Srcinfo(#[from] srcinfo::SrcinfoError),
 }
 
+/// The two files of one package, as an AUR repository holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    pub pkgbuild: String,
+    pub srcinfo: String,
+}
+
+impl Files {
+    /// See [`digest`].
+    pub fn digest(&self) -> String {
+        digest(&self.pkgbuild, &self.srcinfo)
+    }
+}
+
+/// sha256 over a PKGBUILD and a `.SRCINFO`: equal digests, equal files.
+pub fn digest(pkgbuild: &str, srcinfo: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(pkgbuild.as_bytes());
+    hash.update([0]);
+    hash.update(srcinfo.as_bytes());
+    crate::text::hex(&hash.finalize())
+}
+
 /// The PKGBUILD and the `.SRCINFO` of one model, the latter checked by alpm-srcinfo: the one
 /// way both `render` and `sync` produce a package's files.
 ///
 /// # Errors
 /// As [`pkgbuild`], or when the `.SRCINFO` does not validate.
-pub fn files(m: &PackageModel) -> Result<(String, String), RenderError> {
+pub fn files(m: &PackageModel) -> Result<Files, RenderError> {
     let pkgbuild = pkgbuild(m)?;
     let srcinfo = srcinfo::write_srcinfo(m);
     srcinfo::validate_srcinfo(&srcinfo)?;
-    Ok((pkgbuild, srcinfo))
+    Ok(Files { pkgbuild, srcinfo })
 }
 
 fn template() -> &'static tera::Tera {

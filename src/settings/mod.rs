@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::config::{Config, ConfigError};
 use crate::plan::Overrides;
-use crate::sync::review::ReviewPolicy;
+use crate::review::ReviewPolicy;
 
 pub use defaults::{
     DEFAULT_AUR_METADATA, DEFAULT_HTTP_TIMEOUT, DEFAULT_INDEX, DEFAULT_MAINTAINER, DEFAULT_REMOTE,

@@ -14,7 +14,7 @@ use crate::config::{
     is_placeholder, toml_list, toml_str,
 };
 use crate::plan::Overrides;
-use crate::sync::review::ReviewPolicy;
+use crate::review::ReviewPolicy;
 
 /// Records each setting as it is picked, and the problems found on the way.
 struct Resolver<'a> {

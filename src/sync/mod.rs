@@ -7,37 +7,35 @@
 //! recorded and the run goes on; packages that need a failed one wait for the next run. The
 //! record of what was published (`published.json`) only advances after a confirmed push.
 //!
-//! With a review policy ([`crate::cli::SyncSettings::review`]), a change of a kind the policy
-//! names is not pushed: it waits in the review queue ([`queue`]) until a maintainer approves
+//! With a review policy ([`crate::settings::SyncOptions::review`]), a change of a kind the
+//! policy names is not pushed: it waits in the review queue ([`crate::review::queue`]) until a
+//! maintainer approves
 //! exactly those files, and the packages that need it wait with it. Without a policy the queue
 //! is not consulted.
 
-pub mod decide;
 pub mod keywords;
-pub mod queue;
-pub mod review;
+mod pkgrel;
 mod status;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::aur::AurMetadata;
+use crate::aur_tip::PublishedPackage;
 use crate::fetch::HttpCache;
 use crate::pipeline::{AurContext, Rendered, render_all};
 use crate::publish::git::{self, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
-use crate::render::{self, model::PackageModel};
+use crate::render::{self, Files, model::PackageModel};
+use crate::review::queue::{self, Entry, Queue, Verdict};
+use crate::review::{self, Proposed, Reason, ReviewPolicy};
 use crate::settings::{SourceSettings, SyncSettings};
 use crate::text::for_terminal;
-use decide::{Decision, Files};
-use queue::{Entry, Queue, Verdict};
-use review::{Proposed, Reason, ReviewPolicy};
+use pkgrel::TipUpdate;
 pub use status::PackageStatus;
 
 /// How the run ended, for the exit status.
@@ -70,7 +68,7 @@ pub struct SyncReport {
 
 /// What was last confirmed on the server, per pkgbase (`published.json`).
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Published {
+struct PublishedRecord {
     packages: BTreeMap<String, PublishedEntry>,
 }
 
@@ -89,7 +87,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
             settings.state.display()
         )
     })?;
-    let _lock = lock(&settings.state)?;
+    let _lock = crate::fsutil::lock_state_dir(&settings.state)?;
     // A run killed while writing published.json, report.json or a review entry leaves a
     // temporary file.
     for dir in [settings.state.clone(), settings.state.join(queue::DIR)] {
@@ -173,7 +171,7 @@ struct Run<'a> {
     auth: &'a RemoteAuth,
     identity: &'a Identity,
     published_path: PathBuf,
-    published: Published,
+    published: PublishedRecord,
     queue: Queue,
     queued: BTreeMap<String, Entry>,
     /// Not published this run: failed, or needs a package that did (a failure of the run).
@@ -490,29 +488,6 @@ fn print_summary(outcomes: &[PackageOutcome], held: usize) {
     );
 }
 
-/// Takes the state directory's lock for the whole run (or for `approve`/`reject`); the OS
-/// releases it if we die.
-fn lock(state: &Path) -> anyhow::Result<File> {
-    let path = state.join("lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "another raku-aur sync is running on {} (it holds {}); this one exits without doing anything",
-            state.display(),
-            path.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
-}
-
 /// Reads the AUR's metadata from a file, or downloads it conditionally through the cache;
 /// a download is kept as the last good copy only once it has parsed.
 async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::Result<AurMetadata> {
@@ -540,7 +515,7 @@ async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::R
     Ok(meta)
 }
 
-fn load_published(path: &Path) -> anyhow::Result<Published> {
+fn load_published(path: &Path) -> anyhow::Result<PublishedRecord> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
             format!(
@@ -548,23 +523,14 @@ fn load_published(path: &Path) -> anyhow::Result<Published> {
                 path.display()
             )
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Published::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PublishedRecord::default()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
 
 /// sha256 over the files as rendered (pkgrel 1, no epoch): equal digests mean equal input.
 fn input_digest(r: &Rendered) -> String {
-    digest(&r.pkgbuild, &r.srcinfo)
-}
-
-/// sha256 over a PKGBUILD and a `.SRCINFO`.
-fn digest(pkgbuild: &str, srcinfo: &str) -> String {
-    let mut hash = Sha256::new();
-    hash.update(pkgbuild.as_bytes());
-    hash.update([0]);
-    hash.update(srcinfo.as_bytes());
-    crate::text::hex(&hash.finalize())
+    render::digest(&r.pkgbuild, &r.srcinfo)
 }
 
 /// Indexes into `rendered`, every package after the packages it needs; ties by name.
@@ -688,24 +654,27 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
     let failed = |e: &dyn std::fmt::Display| Attempt::Failed(e.to_string());
     let mut repo: PackageRepo =
         git::sync_clone(&job.dir, &job.url, &job.auth).map_err(|e| failed(&e))?;
-    let tip = tip_files(&repo);
-    let render_files = |m: &PackageModel| -> Result<Files, String> {
-        let (pkgbuild, srcinfo) = render::files(m).map_err(|e| e.to_string())?;
-        Ok(Files { pkgbuild, srcinfo })
-    };
-    let decision =
-        decide::decide(&job.model, tip.as_ref(), &render_files).map_err(|e| failed(&e))?;
-    let (files, message) = match decision {
-        Decision::Unchanged => {
+    let tip = tip_files(&repo)
+        .map(PublishedPackage::read)
+        .transpose()
+        .map_err(|e| failed(&e))?;
+    let render_files =
+        |m: &PackageModel| -> Result<Files, String> { render::files(m).map_err(|e| e.to_string()) };
+    let update =
+        pkgrel::next_commit(&job.model, tip.as_ref(), &render_files).map_err(|e| failed(&e))?;
+    let (files, message) = match update {
+        TipUpdate::Unchanged => {
             let commit = repo.tip_commit().map(|c| c.to_string()).unwrap_or_default();
             return Ok(Step::Unchanged { commit });
         }
-        Decision::Commit { files, message, .. } => (files, message),
+        TipUpdate::Commit { files, message, .. } => (files, message),
     };
     // Decided on each attempt: after a retry the tip, and so the files, may differ from what
     // a maintainer approved.
     if let Some(gate) = &job.gate {
-        let reasons = review::reasons(&gate.policy, tip.as_ref(), &files, &gate.proposed);
+        // The files to push, read as the tip was: the gate compares like with like.
+        let new = PublishedPackage::read(files.clone()).map_err(|e| failed(&e))?;
+        let reasons = review::reasons(&gate.policy, tip.as_ref(), &new, &gate.proposed);
         if !reasons.is_empty() {
             let digest = queue::files_digest(&files);
             match &gate.decided {
@@ -714,7 +683,7 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
                     return Ok(Step::Rejected { reasons });
                 }
                 _ => {
-                    let diff = unified_diff(tip.as_ref(), &files);
+                    let diff = unified_diff(tip.as_ref().map(|t| &t.files), &files);
                     return Ok(Step::Review(ForReview {
                         message,
                         files,
@@ -729,7 +698,7 @@ fn attempt(job: &Job) -> Result<Step, Attempt> {
         verify::build(job.model.pkgname.as_ref(), &files).map_err(Attempt::Failed)?;
     }
     if job.dry_run {
-        let diff = unified_diff(tip.as_ref(), &files);
+        let diff = unified_diff(tip.as_ref().map(|t| &t.files), &files);
         return Ok(Step::WouldPush { message, diff });
     }
     let first = repo.tip_commit().is_none();

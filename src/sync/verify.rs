@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::decide::Files;
+use crate::render::Files;
 
 /// How many lines of makepkg's output a failure report keeps.
 const LOG_TAIL_LINES: usize = 30;

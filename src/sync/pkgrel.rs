@@ -1,5 +1,5 @@
-//! What to commit for one package, given what its AUR repository holds now. Pure: the
-//! caller reads the tip and writes the commit.
+//! The pkgrel and epoch of the next commit of one package, given what its AUR repository
+//! holds now. Pure: the caller reads the tip and writes the commit.
 //!
 //! - A new package starts at `pkgrel=1`.
 //! - The same pkgver as published: the published pkgrel (and epoch) are kept if nothing else
@@ -10,54 +10,15 @@
 
 use std::cmp::Ordering;
 
-use alpm_types::{PackageRelease, PackageVersion};
+use alpm_types::PackageRelease;
 
+use crate::aur_tip::PublishedPackage;
+use crate::render::Files;
 use crate::render::model::PackageModel;
 
-/// The version fields of a published `.SRCINFO`.
+/// What the repository's tip needs for one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    pub pkgver: PackageVersion,
-    pub pkgrel: PackageRelease,
-    pub epoch: Option<u64>,
-}
-
-/// Reads pkgver, pkgrel and epoch from the pkgbase section of a `.SRCINFO`.
-pub fn published(srcinfo: &str) -> Result<Published, String> {
-    let field = |key: &str| {
-        srcinfo
-            .lines()
-            .take_while(|l| !l.starts_with("pkgname = "))
-            .find_map(|l| l.strip_prefix(&format!("\t{key} = ")))
-    };
-    let pkgver = field("pkgver").ok_or("the published .SRCINFO has no pkgver")?;
-    let pkgrel = field("pkgrel").ok_or("the published .SRCINFO has no pkgrel")?;
-    Ok(Published {
-        pkgver: pkgver
-            .parse()
-            .map_err(|e| format!("the published pkgver {pkgver:?} is invalid: {e}"))?,
-        pkgrel: pkgrel
-            .parse()
-            .map_err(|e| format!("the published pkgrel {pkgrel:?} is invalid: {e}"))?,
-        epoch: field("epoch")
-            .map(|e| {
-                e.parse()
-                    .map_err(|_| format!("the published epoch {e:?} is invalid"))
-            })
-            .transpose()?,
-    })
-}
-
-/// The files of one package, as rendered from a model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Files {
-    pub pkgbuild: String,
-    pub srcinfo: String,
-}
-
-/// The outcome for one package.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum TipUpdate {
     /// The repository already holds exactly this.
     Unchanged,
     /// Commit these files with this message.
@@ -68,55 +29,57 @@ pub enum Decision {
     },
 }
 
-/// Decides for `new` (rendered with pkgrel 1 and no epoch) against the tip's files, if the
-/// repository has any. `render` writes the files of a model.
-pub fn decide(
+/// The commit for `new` (rendered with pkgrel 1 and no epoch) against the tip, if the
+/// repository has one. `render` writes the files of a model.
+pub fn next_commit(
     new: &PackageModel,
-    tip: Option<&Files>,
+    tip: Option<&PublishedPackage>,
     render: &dyn Fn(&PackageModel) -> Result<Files, String>,
-) -> Result<Decision, String> {
+) -> Result<TipUpdate, String> {
     let mut model = new.clone();
     let Some(tip) = tip else {
         let files = render(&model)?;
         let message = format!("Add {} {}", model.pkgname, model.pkgver);
-        return Ok(Decision::Commit {
+        return Ok(TipUpdate::Commit {
             model: Box::new(model),
             files,
             message,
         });
     };
-    let old = published(&tip.srcinfo)?;
-    refuse_changed_checksums(&tip.srcinfo, new)?;
-    model.epoch = old.epoch;
-    let message = match model.pkgver.cmp(&old.pkgver) {
+    refuse_changed_checksums(tip, new)?;
+    model.epoch = tip.epoch;
+    let message = match model.pkgver.cmp(&tip.pkgver) {
         Ordering::Equal => {
-            model.pkgrel = old.pkgrel.clone();
+            model.pkgrel = tip.pkgrel.clone();
             let same = render(&model)?;
-            if &same == tip {
-                return Ok(Decision::Unchanged);
+            if same == tip.files {
+                return Ok(TipUpdate::Unchanged);
             }
-            model.pkgrel = PackageRelease::new(old.pkgrel.major + 1, None);
-            if model.pkgver.to_string() == old.pkgver.to_string() {
-                format!("Regenerate: {}", what_changed(&tip.srcinfo, &same.srcinfo))
+            model.pkgrel = PackageRelease::new(tip.pkgrel.major + 1, None);
+            if model.pkgver.to_string() == tip.pkgver.to_string() {
+                format!(
+                    "Regenerate: {}",
+                    what_changed(&tip.files.srcinfo, &same.srcinfo)
+                )
             } else {
                 format!(
                     "Update to {} (same version for pacman as {})",
-                    model.pkgver, old.pkgver
+                    model.pkgver, tip.pkgver
                 )
             }
         }
         Ordering::Greater => format!("Update to {}", model.pkgver),
         Ordering::Less => {
-            let epoch = old.epoch.unwrap_or(0) + 1;
+            let epoch = tip.epoch.unwrap_or(0) + 1;
             model.epoch = Some(epoch);
             format!(
                 "Update to {} (epoch {epoch}: pacman orders it below the published {})",
-                model.pkgver, old.pkgver
+                model.pkgver, tip.pkgver
             )
         }
     };
     let files = render(&model)?;
-    Ok(Decision::Commit {
+    Ok(TipUpdate::Commit {
         model: Box::new(model),
         files,
         message,
@@ -125,19 +88,13 @@ pub fn decide(
 
 /// Archived tarballs never change: the same source with another checksum than the one
 /// published means the archive (or the way to it) was tampered with. Never publish that.
-fn refuse_changed_checksums(published: &str, new: &PackageModel) -> Result<(), String> {
-    let values = |key: &str| -> Vec<&str> {
-        published
-            .lines()
-            .filter_map(|l| l.strip_prefix(&format!("\t{key} = ")))
-            .collect()
-    };
-    let old: Vec<(&str, &str)> = values("source")
-        .into_iter()
-        .zip(values("sha256sums"))
-        .collect();
+fn refuse_changed_checksums(tip: &PublishedPackage, new: &PackageModel) -> Result<(), String> {
     for (source, sum) in new.source.iter().zip(&new.sha256sums) {
-        if let Some((_, was)) = old.iter().find(|(s, w)| s == source && w != sum) {
+        let changed = tip.sources.iter().find_map(|published| {
+            let was = published.sha256.as_ref()?;
+            (&published.entry == source && was != sum).then_some(was)
+        });
+        if let Some(was) = changed {
             return Err(format!(
                 "ALARM: {source} was published with sha256 {was} and now has {sum}; archives must never change, so nothing is pushed"
             ));
@@ -213,7 +170,7 @@ mod tests {
     /// A stand-in renderer: the version fields, depends and sources, one per line.
     fn files(m: &PackageModel) -> Result<Files, String> {
         let mut srcinfo = format!(
-            "pkgbase = {}\n\tpkgver = {}\n\tpkgrel = {}\n",
+            "pkgbase = {}\n\tpkgver = {}\n\tpkgrel = {}\n\tarch = any\n",
             m.pkgname, m.pkgver, m.pkgrel
         );
         for (s, sum) in m.source.iter().zip(&m.sha256sums) {
@@ -232,25 +189,25 @@ mod tests {
         })
     }
 
-    fn commit(d: Decision) -> (String, String, Option<u64>, String) {
+    fn commit(d: TipUpdate) -> (String, String, Option<u64>, String) {
         match d {
-            Decision::Commit { model, message, .. } => (
+            TipUpdate::Commit { model, message, .. } => (
                 model.pkgver.to_string(),
                 model.pkgrel.to_string(),
                 model.epoch,
                 message,
             ),
-            Decision::Unchanged => panic!("expected a commit"),
+            TipUpdate::Unchanged => panic!("expected a commit"),
         }
     }
 
-    fn published_as(m: PackageModel) -> Files {
-        files(&m).unwrap()
+    fn published_as(m: PackageModel) -> PublishedPackage {
+        PublishedPackage::read(files(&m).unwrap()).unwrap()
     }
 
     #[test]
     fn a_new_package_starts_at_pkgrel_1() {
-        let d = decide(&model("1.0", &["rakudo"]), None, &files).unwrap();
+        let d = next_commit(&model("1.0", &["rakudo"]), None, &files).unwrap();
         assert_eq!(
             commit(d),
             ("1.0".into(), "1".into(), None, "Add raku-foo 1.0".into())
@@ -263,8 +220,8 @@ mod tests {
         old.pkgrel = PackageRelease::new(3, None);
         let tip = published_as(old);
         assert_eq!(
-            decide(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap(),
-            Decision::Unchanged
+            next_commit(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap(),
+            TipUpdate::Unchanged
         );
     }
 
@@ -273,7 +230,7 @@ mod tests {
         let mut old = model("1.0", &["rakudo"]);
         old.pkgrel = PackageRelease::new(3, None);
         let tip = published_as(old);
-        let d = decide(&model("1.0", &["rakudo", "raku-bar"]), Some(&tip), &files).unwrap();
+        let d = next_commit(&model("1.0", &["rakudo", "raku-bar"]), Some(&tip), &files).unwrap();
         assert_eq!(
             commit(d),
             (
@@ -291,7 +248,7 @@ mod tests {
         old.pkgrel = PackageRelease::new(3, None);
         old.epoch = Some(2);
         let tip = published_as(old);
-        let d = decide(&model("1.1", &["rakudo"]), Some(&tip), &files).unwrap();
+        let d = next_commit(&model("1.1", &["rakudo"]), Some(&tip), &files).unwrap();
         assert_eq!(
             commit(d),
             ("1.1".into(), "1".into(), Some(2), "Update to 1.1".into())
@@ -301,7 +258,7 @@ mod tests {
     #[test]
     fn a_version_that_sorts_lower_bumps_the_epoch() {
         let tip = published_as(model("2.0", &["rakudo"]));
-        let d = decide(&model("1.5", &["rakudo"]), Some(&tip), &files).unwrap();
+        let d = next_commit(&model("1.5", &["rakudo"]), Some(&tip), &files).unwrap();
         let (pkgver, pkgrel, epoch, message) = commit(d);
         assert_eq!(
             (pkgver.as_str(), pkgrel.as_str(), epoch),
@@ -315,7 +272,7 @@ mod tests {
         let tip = published_as(model("1.0", &["rakudo"]));
         let mut tampered = model("1.0", &["rakudo"]);
         tampered.sha256sums = vec!["f".repeat(64)];
-        let err = decide(&tampered, Some(&tip), &files).unwrap_err();
+        let err = next_commit(&tampered, Some(&tip), &files).unwrap_err();
         assert!(
             err.starts_with("ALARM: raku-foo.tar.gz::https://example.org/foo.tar.gz was published with sha256 000"),
             "{err}"
@@ -324,20 +281,6 @@ mod tests {
         let mut newer = model("1.1", &["rakudo"]);
         newer.source = vec!["raku-foo-1.1.tar.gz::https://example.org/foo-1.1.tar.gz".into()];
         newer.sha256sums = vec!["f".repeat(64)];
-        assert!(decide(&newer, Some(&tip), &files).is_ok());
-    }
-
-    #[test]
-    fn published_reads_the_base_section_only() {
-        let p = published("pkgbase = x\n\tpkgver = 1.2\n\tpkgrel = 2.1\n\tepoch = 3\n\npkgname = x\n\tpkgver = 9\n").unwrap();
-        assert_eq!(
-            (p.pkgver.to_string(), p.pkgrel.to_string(), p.epoch),
-            ("1.2".into(), "2.1".into(), Some(3))
-        );
-        assert!(
-            published("pkgbase = x\n")
-                .unwrap_err()
-                .contains("no pkgver")
-        );
+        assert!(next_commit(&newer, Some(&tip), &files).is_ok());
     }
 }

@@ -1,9 +1,9 @@
 //! The review queue: changes the gate holds back wait in `STATE/review/<pkgbase>.json` until a
-//! maintainer decides with `raku-aur approve` or `raku-aur reject`; `raku-aur review` shows
-//! them.
+//! maintainer gives a verdict with `raku-aur approve` or `raku-aur reject`; `raku-aur review`
+//! shows them.
 //!
-//! An entry names the exact files it proposes (by digest), so a decision holds for those
-//! files only: when what sync would push changes, the change waits for review again.
+//! An entry names the exact files it proposes (by digest), so a verdict holds for those files
+//! only: when what sync would push changes, the change waits for review again.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use super::decide::Files;
-use super::review::Reason;
+use super::verdicts::Reason;
+use crate::render::Files;
 use crate::text::escape_for_log;
 
 /// The queue's directory inside the state directory.
@@ -41,14 +41,14 @@ pub struct Entry {
     pub diff: String,
     /// The input digest `published.json` uses: the same input proposes the same change.
     pub input_digest: String,
-    /// [`files_digest`] of the proposed files: what a decision is about.
+    /// [`files_digest`] of the proposed files: what a verdict is about.
     pub files_digest: String,
     pub decision: Verdict,
 }
 
 /// sha256 over a package's two files; equal digests mean equal files.
 pub fn files_digest(files: &Files) -> String {
-    super::digest(&files.pkgbuild, &files.srcinfo)
+    files.digest()
 }
 
 /// The queue of one state directory.
@@ -216,7 +216,7 @@ fn listing(
     out
 }
 
-/// A maintainer's decision on the command line.
+/// A maintainer's verdict on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice {
     Approve,
@@ -226,9 +226,9 @@ pub enum Choice {
 /// `raku-aur approve` / `raku-aur reject`: records the choice for each named package, under
 /// the state directory's lock (a running sync holds it; this fails at once instead of
 /// waiting). Any name without an entry is an error and nothing is changed.
-pub fn decide(state: &Path, packages: &[String], choice: Choice) -> anyhow::Result<()> {
+pub fn record_verdict(state: &Path, packages: &[String], choice: Choice) -> anyhow::Result<()> {
     require_state(state)?;
-    let _lock = super::lock(state)?;
+    let _lock = crate::fsutil::lock_state_dir(state)?;
     let queue = Queue::new(state);
     let (mut entries, unreadable) = queue.load()?;
     let problems: Vec<String> = packages
@@ -278,7 +278,7 @@ fn require_state(state: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::review::ReviewKind;
+    use crate::review::ReviewKind;
 
     fn entry(pkgbase: &str, decision: Verdict) -> Entry {
         Entry {
@@ -356,7 +356,7 @@ mod tests {
         let state = tempfile::tempdir().unwrap();
         let queue = Queue::new(state.path());
         queue.write(&entry("raku-a", Verdict::Pending)).unwrap();
-        let err = decide(
+        let err = record_verdict(
             state.path(),
             &["raku-a".into(), "raku-nope".into()],
             Choice::Approve,
@@ -369,7 +369,7 @@ mod tests {
             "{err}"
         );
         assert_eq!(queue.load().unwrap().0["raku-a"].decision, Verdict::Pending);
-        decide(state.path(), &["raku-a".into()], Choice::Reject).unwrap();
+        record_verdict(state.path(), &["raku-a".into()], Choice::Reject).unwrap();
         assert_eq!(
             queue.load().unwrap().0["raku-a"].decision,
             Verdict::Rejected
@@ -377,7 +377,7 @@ mod tests {
         let missing = state.path().join("no-such-state");
         for result in [
             show(&missing),
-            decide(&missing, &["raku-a".into()], Choice::Approve),
+            record_verdict(&missing, &["raku-a".into()], Choice::Approve),
         ] {
             let err = result.unwrap_err().to_string();
             assert!(err.contains("is not a state directory"), "{err}");

@@ -1,92 +1,15 @@
-//! The review gate: which kinds of change wait for a maintainer instead of being pushed.
-//!
-//! [`reasons`] is the pure part: it compares what is proposed with what the AUR repository
-//! holds (the server is the truth, so old values come from the tip's `.SRCINFO` and
-//! `PKGBUILD`, never from our own records) and names each change the policy asks a human to
-//! look at. The queue those changes wait in is [`super::queue`].
+//! The review gate's verdicts: [`reasons`] compares what is proposed with what the AUR
+//! repository holds (the server is the truth, so old values come from the tip's `.SRCINFO`
+//! and `PKGBUILD`, never from our own records) and names each change the policy asks a human
+//! to look at. Pure.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::decide::Files;
+use super::policy::{ReviewKind, ReviewPolicy};
+use crate::aur_tip::PublishedPackage;
 use crate::text::escape_for_log;
-
-/// A kind of change a human should look at before it reaches users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReviewKind {
-    /// The package does not exist on the AUR yet.
-    FirstPublication,
-    /// `license=` differs from the published one.
-    LicenseChange,
-    /// A native library or program dependency the published package did not have.
-    NewSystemDependency,
-    /// The distribution now comes from a different auth than the published one.
-    AuthChange,
-    /// The source tarball is downloaded from somewhere other than the archive.
-    SourceHost,
-}
-
-impl ReviewKind {
-    pub const ALL: [ReviewKind; 5] = [
-        ReviewKind::FirstPublication,
-        ReviewKind::LicenseChange,
-        ReviewKind::NewSystemDependency,
-        ReviewKind::AuthChange,
-        ReviewKind::SourceHost,
-    ];
-
-    /// The name the config file uses (serde's kebab-case spelling).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewKind::FirstPublication => "first-publication",
-            ReviewKind::LicenseChange => "license-change",
-            ReviewKind::NewSystemDependency => "new-system-dependency",
-            ReviewKind::AuthChange => "auth-change",
-            ReviewKind::SourceHost => "source-host",
-        }
-    }
-}
-
-/// The `[review]` table of the config file. Without it the gate is off.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ReviewPolicy {
-    /// The kinds of change that wait for review; every kind when left out.
-    #[serde(default = "all_kinds")]
-    pub changes: BTreeSet<ReviewKind>,
-    /// URL prefixes that count as the archive for [`ReviewKind::SourceHost`].
-    #[serde(default = "default_archive", deserialize_with = "archive_prefixes")]
-    pub archive: Vec<String>,
-}
-
-/// Where the Raku Ecosystem Archive keeps every release's tarball.
-pub const REA_ARCHIVE_PREFIX: &str = "https://raw.githubusercontent.com/raku/REA/main/archive/";
-
-fn all_kinds() -> BTreeSet<ReviewKind> {
-    ReviewKind::ALL.into_iter().collect()
-}
-
-fn default_archive() -> Vec<String> {
-    vec![REA_ARCHIVE_PREFIX.to_string()]
-}
-
-/// `archive`: a typo here would send every package to review, so each entry must be an
-/// http(s) URL prefix, and an empty list is refused.
-fn archive_prefixes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let prefixes = Vec::<String>::deserialize(d)?;
-    if prefixes.is_empty() {
-        return Err(serde::de::Error::custom(
-            "the archive list is empty; leave it out for the Raku Ecosystem Archive",
-        ));
-    }
-    prefixes
-        .into_iter()
-        .map(crate::urls::check_url_prefix)
-        .collect::<Result<_, _>>()
-        .map_err(serde::de::Error::custom)
-}
 
 /// One reason a proposed change waits for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,17 +29,18 @@ pub struct Proposed {
     pub system_deps: BTreeSet<String>,
 }
 
-/// The reasons, of the kinds `policy` names, why `files` (with `proposed`) should not replace
+/// The reasons, of the kinds `policy` names, why `new` (with `proposed`) should not replace
 /// `tip` (`None`: the AUR has no such package yet) without a human's approval. Empty: a
-/// routine change.
+/// routine change. `new` is read from the files to push as `tip` is from the tip's, so both
+/// compare like with like.
 ///
 /// Without a tip every system dependency is new and there is no license or auth to compare.
-/// A non-archive source the tip already downloads from is not flagged again: decide refuses
-/// a changed checksum for a published source, so it still delivers what was published.
-pub fn reasons(
+/// A non-archive source the tip already downloads from is not flagged again: the pkgrel rules
+/// refuse a changed checksum for a published source, so it still delivers what was published.
+pub(crate) fn reasons(
     policy: &ReviewPolicy,
-    tip: Option<&Files>,
-    files: &Files,
+    tip: Option<&PublishedPackage>,
+    new: &PublishedPackage,
     proposed: &Proposed,
 ) -> Vec<Reason> {
     let mut out = Vec::new();
@@ -139,18 +63,17 @@ pub fn reasons(
             "first publication: the AUR has no such package yet".into(),
         ),
         Some(tip) => {
-            let (old, new) = (licenses(&tip.srcinfo), licenses(&files.srcinfo));
-            if old != new {
+            if tip.licenses != new.licenses {
                 add(
                     ReviewKind::LicenseChange,
                     format!(
                         "license changes from {} to {}",
-                        show_list(&old),
-                        show_list(&new)
+                        show_list(&tip.licenses),
+                        show_list(&new.licenses)
                     ),
                 );
             }
-            match distribution_auth(&tip.pkgbuild) {
+            match &tip.auth {
                 Some(old) if old.as_deref() == new_auth => {}
                 Some(old) => add(
                     ReviewKind::AuthChange,
@@ -170,18 +93,17 @@ pub fn reasons(
             }
         }
     }
-    let known = tip
-        .map(|t| dependency_names(&t.srcinfo))
-        .unwrap_or_default();
-    for dep in proposed.system_deps.difference(&known) {
+    let none = BTreeSet::new();
+    let known = tip.map_or(&none, |t| &t.dependency_names);
+    for dep in proposed.system_deps.difference(known) {
         add(
             ReviewKind::NewSystemDependency,
             format!("new system dependency {}", escape_for_log(dep)),
         );
     }
-    let published = tip.map(|t| source_urls(&t.srcinfo)).unwrap_or_default();
-    for url in source_urls(&files.srcinfo) {
-        let archived = policy.archive.iter().any(|p| is_under(url, p));
+    let published = tip.map(PublishedPackage::source_urls).unwrap_or_default();
+    for url in new.source_urls() {
+        let archived = policy.archive.iter().any(|p| crate::urls::is_under(url, p));
         if !archived && !published.contains(url) {
             add(
                 ReviewKind::SourceHost,
@@ -196,99 +118,7 @@ pub fn reasons(
     out
 }
 
-/// Values of `key` in the pkgbase section of a `.SRCINFO` (the part before any `pkgname`).
-fn base_values<'a>(srcinfo: &'a str, key: &str) -> Vec<&'a str> {
-    let prefix = format!("\t{key} = ");
-    srcinfo
-        .lines()
-        .take_while(|l| !l.starts_with("pkgname = "))
-        .filter_map(|l| l.strip_prefix(prefix.as_str()))
-        .collect()
-}
-
-fn licenses(srcinfo: &str) -> Vec<&str> {
-    let mut licenses = base_values(srcinfo, "license");
-    licenses.sort_unstable();
-    licenses
-}
-
-/// The URLs of `source = localname::url` lines (a URL never holds `::`: render refuses it).
-fn source_urls(srcinfo: &str) -> BTreeSet<&str> {
-    base_values(srcinfo, "source")
-        .into_iter()
-        .map(|s| s.split_once("::").map_or(s, |(_, url)| url))
-        .collect()
-}
-
-/// Every package name any dependency field of a `.SRCINFO` mentions, in any section and for
-/// any architecture, without version bounds or optdepends' reasons.
-fn dependency_names(srcinfo: &str) -> BTreeSet<String> {
-    const FIELDS: [&str; 4] = ["depends", "makedepends", "checkdepends", "optdepends"];
-    srcinfo
-        .lines()
-        .filter_map(|l| l.trim_start().split_once(" = "))
-        .filter(|(key, _)| {
-            let field = key.split_once('_').map_or(*key, |(field, _)| field);
-            FIELDS.contains(&field)
-        })
-        .filter_map(|(_, value)| value.split([':', '<', '>', '=']).next())
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-        .collect()
-}
-
-/// The auth in the PKGBUILD's `# Distribution: Name:ver<..>[:auth<..>][:api<..>]` line:
-/// `Some(None)` when it names none, `None` when there is no such line or it cannot be read.
-///
-/// Names and versions cannot hold `<` or `>`, an auth can: the auth runs to the last `>`,
-/// less a trailing `>:api<..>` whose value looks like a version. An auth that itself ends in
-/// such text reads differently from what the index says, which makes the gate flag it: the
-/// safe direction.
-fn distribution_auth(pkgbuild: &str) -> Option<Option<String>> {
-    let line = pkgbuild
-        .lines()
-        .find_map(|l| l.strip_prefix("# Distribution: "))?;
-    let (_, after_ver) = line.split_once(":ver<")?;
-    let (_, rest) = after_ver.split_once('>')?;
-    if rest.is_empty() {
-        return Some(None);
-    }
-    if let Some(api) = rest.strip_prefix(":api<") {
-        return is_version_text(api.strip_suffix('>')?).then_some(None);
-    }
-    let auth = rest.strip_prefix(":auth<")?.strip_suffix('>')?;
-    let auth = match auth.rfind(">:api<") {
-        Some(at) if is_version_text(&auth[at + ">:api<".len()..]) => &auth[..at],
-        _ => auth,
-    };
-    Some(Some(auth.to_string()))
-}
-
-/// How a Raku version is written: parts joined by `.`, maybe a `+`.
-fn is_version_text(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_*.+".contains(c))
-}
-
-/// True when `url` is inside `prefix`: same scheme, host and port, no user info, and a path
-/// at or below the prefix's. Only a URL already in its canonical form counts: `..`, `%2e` and
-/// the like could step out of the prefix once curl normalises them.
-fn is_under(url: &str, prefix: &str) -> bool {
-    let (Ok(u), Ok(p)) = (url::Url::parse(url), url::Url::parse(prefix)) else {
-        return false;
-    };
-    let base = p.path().trim_end_matches('/');
-    u.as_str() == url
-        && u.scheme() == p.scheme()
-        && u.username().is_empty()
-        && u.password().is_none()
-        && u.host_str() == p.host_str()
-        && u.port_or_known_default() == p.port_or_known_default()
-        && (u.path() == p.path() || u.path().starts_with(&format!("{base}/")))
-}
-
-fn show_list(values: &[&str]) -> String {
+fn show_list(values: &[String]) -> String {
     if values.is_empty() {
         return "none".into();
     }
@@ -306,7 +136,9 @@ fn show_auth(auth: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::Files;
     use crate::render::model::{BuildSteps, PackageModel};
+    use crate::review::policy::REA_ARCHIVE_PREFIX;
     use alpm_types::{Name, PackageRelation, PackageRelease};
 
     const ARCHIVED: &str =
@@ -364,8 +196,12 @@ mod tests {
                 maintainer: "me <me@example.org>".into(),
             },
         };
-        let (pkgbuild, srcinfo) = crate::render::files(&model).unwrap();
-        Files { pkgbuild, srcinfo }
+        crate::render::files(&model).unwrap()
+    }
+
+    /// `p` as the gate sees it, read back from the files raku-aur renders for it.
+    fn package(p: &Pkg) -> PublishedPackage {
+        PublishedPackage::read(files(p)).unwrap()
     }
 
     fn proposed(auth: Option<&str>, system: &[&str]) -> Proposed {
@@ -377,30 +213,20 @@ mod tests {
 
     fn every_kind() -> ReviewPolicy {
         ReviewPolicy {
-            changes: all_kinds(),
-            archive: default_archive(),
+            changes: ReviewKind::ALL.into_iter().collect(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         }
     }
 
     /// The reasons for proposing `new` over a tip holding `old` (None: first publication).
     fn check(old: Option<&Pkg>, new: &Pkg, auth: Option<&str>, system: &[&str]) -> Vec<Reason> {
-        let tip = old.map(files);
+        let tip = old.map(package);
         reasons(
             &every_kind(),
             tip.as_ref(),
-            &files(new),
+            &package(new),
             &proposed(auth, system),
         )
-    }
-
-    #[test]
-    fn each_kind_is_named_as_the_config_file_spells_it() {
-        for kind in ReviewKind::ALL {
-            assert_eq!(
-                serde_json::to_value(kind).unwrap(),
-                serde_json::Value::from(kind.as_str())
-            );
-        }
     }
 
     fn texts(reasons: &[Reason]) -> Vec<(ReviewKind, &str)> {
@@ -505,19 +331,7 @@ mod tests {
     }
 
     #[test]
-    fn the_auth_is_read_around_an_api_and_a_disguised_auth_is_flagged() {
-        let line = |d: &str| format!("# Maintainer: x\n# Distribution: {d}\n\npkgname=raku-foo\n");
-        assert_eq!(
-            distribution_auth(&line("Foo:ver<1.0>:auth<zef:a>:api<2>")),
-            Some(Some("zef:a".into()))
-        );
-        assert_eq!(distribution_auth(&line("Foo:ver<1.0>:api<2>")), Some(None));
-        assert_eq!(
-            distribution_auth(&line("Foo:ver<1.0>:auth<a<b>c>")),
-            Some(Some("a<b>c".into()))
-        );
-        assert_eq!(distribution_auth(&line("Foo:ver<1.0>:auth<cut…")), None);
-        assert_eq!(distribution_auth("pkgname=raku-foo\n"), None);
+    fn a_disguised_auth_is_flagged() {
         // An auth written to look like the published auth plus an api reads as that auth,
         // which differs from what the index says: flagged.
         let old = pkg();
@@ -541,8 +355,8 @@ mod tests {
         let new = pkg();
         let found = reasons(
             &every_kind(),
-            Some(&tip),
-            &files(&new),
+            Some(&PublishedPackage::read(tip).unwrap()),
+            &package(&new),
             &proposed(Some("zef:alice"), &[]),
         );
         assert_eq!(found.len(), 1);
@@ -594,12 +408,12 @@ mod tests {
         new.depends = vec!["rakudo", "zlib"];
         let policy = ReviewPolicy {
             changes: [ReviewKind::NewSystemDependency].into(),
-            archive: default_archive(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
         let found = reasons(
             &policy,
             None,
-            &files(&new),
+            &package(&new),
             &proposed(Some("zef:alice"), &["zlib"]),
         );
         assert_eq!(
@@ -632,37 +446,6 @@ mod tests {
     }
 
     #[test]
-    fn urls_that_only_look_like_the_archive_are_not_the_archive() {
-        let prefix = REA_ARCHIVE_PREFIX;
-        assert!(is_under(
-            &format!("{prefix}J/JSON%3A%3AFast/x.tar.gz"),
-            prefix
-        ));
-        for lookalike in [
-            "https://raw.githubusercontent.com/raku/REA/main/archive/../../../mallory/x/main/y.tar.gz",
-            "https://raw.githubusercontent.com/raku/REA/main/archive/%2e%2e/%2e%2e/x.tar.gz",
-            "https://raw.githubusercontent.com.evil.example/raku/REA/main/archive/x.tar.gz",
-            "https://raw.githubusercontent.com@evil.example/raku/REA/main/archive/x.tar.gz",
-            "https://me@raw.githubusercontent.com/raku/REA/main/archive/x.tar.gz",
-            "http://raw.githubusercontent.com/raku/REA/main/archive/x.tar.gz",
-            "https://raw.githubusercontent.com:8443/raku/REA/main/archive/x.tar.gz",
-            "https://raw.githubusercontent.com/raku/REA/main/archived/x.tar.gz",
-            "not a url",
-        ] {
-            assert!(!is_under(lookalike, prefix), "{lookalike}");
-        }
-        // A prefix without a trailing slash still ends at a path segment.
-        assert!(is_under(
-            "https://a.example/arch/x",
-            "https://a.example/arch"
-        ));
-        assert!(!is_under(
-            "https://a.example/archive/x",
-            "https://a.example/arch"
-        ));
-    }
-
-    #[test]
     fn only_the_kinds_the_policy_names_are_reported() {
         let old = pkg();
         let mut new = pkg();
@@ -671,7 +454,7 @@ mod tests {
         new.url = "https://evil.example/Foo.tar.gz";
         new.depends = vec!["rakudo", "zlib"];
         let p = proposed(Some("zef:mallory"), &["zlib"]);
-        let all = reasons(&every_kind(), Some(&files(&old)), &files(&new), &p);
+        let all = reasons(&every_kind(), Some(&package(&old)), &package(&new), &p);
         assert_eq!(
             all.iter().map(|r| r.kind).collect::<Vec<_>>(),
             [
@@ -683,17 +466,17 @@ mod tests {
         );
         let only_license = ReviewPolicy {
             changes: [ReviewKind::LicenseChange].into(),
-            archive: default_archive(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
-        let found = reasons(&only_license, Some(&files(&old)), &files(&new), &p);
+        let found = reasons(&only_license, Some(&package(&old)), &package(&new), &p);
         assert_eq!(
             found.iter().map(|r| r.kind).collect::<Vec<_>>(),
             [ReviewKind::LicenseChange]
         );
         let none = ReviewPolicy {
             changes: BTreeSet::new(),
-            archive: default_archive(),
+            archive: vec![REA_ARCHIVE_PREFIX.to_string()],
         };
-        assert!(reasons(&none, None, &files(&new), &p).is_empty());
+        assert!(reasons(&none, None, &package(&new), &p).is_empty());
     }
 }
