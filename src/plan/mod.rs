@@ -31,6 +31,7 @@ pub mod license;
 pub mod overrides;
 pub mod system;
 
+mod dangling;
 mod holds;
 mod naming;
 mod resolve;
