@@ -34,6 +34,7 @@ pub mod system;
 mod dangling;
 mod holds;
 mod naming;
+pub(crate) mod order;
 mod resolve;
 mod select;
 

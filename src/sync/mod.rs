@@ -560,42 +560,11 @@ fn digest(pkgbuild: &str, srcinfo: &str) -> String {
 
 /// Indexes into `rendered`, every package after the packages it needs; ties by name.
 fn dependency_order(rendered: &[Rendered]) -> Vec<usize> {
-    let by_name: BTreeMap<String, usize> = rendered
+    let packages: Vec<(&str, &BTreeSet<String>)> = rendered
         .iter()
-        .enumerate()
-        .map(|(i, r)| (r.model.pkgname.to_string(), i))
+        .map(|r| (r.model.pkgname.as_ref(), &r.needs))
         .collect();
-    let needs: Vec<BTreeSet<usize>> = rendered
-        .iter()
-        .map(|r| {
-            r.needs
-                .iter()
-                .filter_map(|n| by_name.get(n).copied())
-                .collect()
-        })
-        .collect();
-    let mut done = vec![false; rendered.len()];
-    let mut order = Vec::with_capacity(rendered.len());
-    while order.len() < rendered.len() {
-        let ready: Vec<usize> = (0..rendered.len())
-            .filter(|&i| !done[i] && needs[i].iter().all(|&n| done[n] || n == i))
-            .collect();
-        // A dependency cycle: take the first remaining package by name so the run goes on.
-        let batch = if ready.is_empty() {
-            vec![
-                (0..rendered.len())
-                    .find(|&i| !done[i])
-                    .expect("some package remains"),
-            ]
-        } else {
-            ready
-        };
-        for i in batch {
-            done[i] = true;
-            order.push(i);
-        }
-    }
-    order
+    crate::plan::order::dependency_order(&packages)
 }
 
 /// Everything `publish_one` needs, owned, to run on a blocking thread.
