@@ -31,6 +31,7 @@ pub mod license;
 pub mod overrides;
 pub mod system;
 
+pub(crate) mod conflicts;
 mod dangling;
 mod holds;
 mod naming;
