@@ -12,7 +12,7 @@ use super::{Held, Plan, PlannedPackage};
 impl Plan {
     /// Holds back the package of distribution `dist` (a failure found after planning, such
     /// as an unusable tarball) and, transitively, every package that needs it.
-    pub fn hold(&mut self, dist: &str, reason: String) {
+    pub(crate) fn hold(&mut self, dist: &str, reason: String) {
         let mut queue = vec![(dist.to_string(), reason)];
         while let Some((name, reason)) = queue.pop() {
             let Some(at) = self.packages.iter().position(|p| p.release.name == name) else {

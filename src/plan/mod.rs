@@ -15,7 +15,7 @@
 //!   `:ver`, `:auth` and `:api` with Rakudo's matching rules. runtime → `depends` (plus
 //!   `rakudo`), build → `makedepends`, test → `checkdepends`, recommends → `optdepends`.
 //!   Modules that ship with rakudo are dropped; `:from<native|bin|Perl5>` go through
-//!   [`system`]. A `:ver<1.2+>` becomes `>=`; a pin `:ver<1.2>` (Rakudo: any 1.2.x) becomes
+//!   `system.rs`. A `:ver<1.2+>` becomes `>=`; a pin `:ver<1.2>` (Rakudo: any 1.2.x) becomes
 //!   `>=1.2` plus `<1.3`; every emitted constraint is checked with pacman's vercmp against
 //!   the version we publish. Anything that cannot be honoured holds the package back.
 //! - **Holding back is transitive**: a package that needs a held-back package is held back.
@@ -27,9 +27,9 @@
 //! Each rule has its file: `select.rs`, `naming.rs`, `resolve.rs` (with `system.rs` for what
 //! is not Raku), `holds.rs` and `overrides.rs`; this one holds the types and runs them in order.
 
-pub mod license;
-pub mod overrides;
-pub mod system;
+pub(crate) mod license;
+pub(crate) mod overrides;
+pub(crate) mod system;
 
 pub(crate) mod conflicts;
 mod dangling;
@@ -47,7 +47,8 @@ use crate::index::Release;
 use crate::text::escape_for_log;
 use license::MappedLicense;
 pub use naming::{PKGNAME_PREFIX, pkgname_for};
-pub use overrides::{DistOverride, Overrides};
+pub(crate) use overrides::DistOverride;
+pub use overrides::Overrides;
 pub use resolve::RAKUDO;
 use resolve::Tables;
 
@@ -56,13 +57,13 @@ use resolve::Tables;
 pub struct PlannedPackage {
     pub release: Release,
     pub pkgname: Name,
-    pub pkgver: PackageVersion,
+    pub(crate) pkgver: PackageVersion,
     pub depends: Vec<PackageRelation>,
     pub makedepends: Vec<PackageRelation>,
     pub checkdepends: Vec<PackageRelation>,
     /// A package and why upstream recommends it.
-    pub optdepends: Vec<(Name, String)>,
-    pub license: MappedLicense,
+    pub(crate) optdepends: Vec<(Name, String)>,
+    pub(crate) license: MappedLicense,
     /// The archived tarball's public URL.
     pub source_url: String,
     /// Names of the distributions this one needs at any phase (runtime, build, test).
@@ -71,34 +72,34 @@ pub struct PlannedPackage {
     /// for a native library, a program or a Perl 5 module: the review gate watches them.
     pub system_deps: BTreeSet<String>,
     /// Things a reviewer should know that do not stop the package.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// The operator asked for no `check()` (config `skip-check`).
-    pub skip_check: bool,
+    pub(crate) skip_check: bool,
 }
 
 /// A distribution that will not be rendered, and the one-line reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Held {
     /// The release's Raku identity (`Name:ver<..>:auth<..>`), escaped for display.
-    pub dist: String,
-    pub reason: String,
+    pub(crate) dist: String,
+    pub(crate) reason: String,
 }
 
 /// A package the AUR already has for a distribution, under a name that is not ours to
 /// publish (a hand-written `perl6-*`, or someone else's). We depend on it instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExistingPackage {
-    pub pkgname: Name,
+    pub(crate) pkgname: Name,
     /// `None` when the AUR's version string cannot be read: only unversioned needs are met.
-    pub version: Option<Version>,
+    pub(crate) version: Option<Version>,
 }
 
 /// A distribution left to an existing AUR package.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Covered {
-    pub dist: String,
+    pub(crate) dist: String,
     /// The AUR package that ships it.
-    pub by: String,
+    pub(crate) by: String,
 }
 
 /// The outcome of planning.
@@ -107,12 +108,12 @@ pub struct Plan {
     /// Sorted by package name.
     pub packages: Vec<PlannedPackage>,
     /// Sorted by distribution.
-    pub held: Vec<Held>,
+    pub(crate) held: Vec<Held>,
     /// Sorted by distribution.
-    pub covered: Vec<Covered>,
+    pub(crate) covered: Vec<Covered>,
     /// Distributions the config file names that the index does not have (a typo, or gone
     /// upstream): the operator hears of them, the run goes on. Sorted, escaped for display.
-    pub unknown_in_config: Vec<String>,
+    pub(crate) unknown_in_config: Vec<String>,
 }
 
 /// The plan cannot be made as asked.
