@@ -46,6 +46,7 @@ use alpm_types::{Name, PackageRelation, PackageVersion, Version};
 use crate::index::Release;
 use crate::text::escape_for_log;
 use license::MappedLicense;
+pub(crate) use naming::name_stem;
 pub use naming::{PKGNAME_PREFIX, pkgname_for};
 pub(crate) use overrides::DistOverride;
 pub use overrides::Overrides;

@@ -13,12 +13,15 @@ pub const PKGNAME_PREFIX: &str = "raku-";
 /// The AUR's limit on a package name.
 const PKGNAME_MAX_LEN: usize = 255;
 
-/// `raku-` + lowercased name, `::` → `-`; or why the name cannot be an AUR package name.
+/// The lowercased name with `::` → `-`: what follows the prefix in our package name and in
+/// the hand-written AUR packages' (`perl6-json-fast`).
+pub(crate) fn name_stem(dist: &str) -> String {
+    dist.replace("::", "-").to_ascii_lowercase()
+}
+
+/// `raku-` + `name_stem`; or why the name cannot be an AUR package name.
 pub fn pkgname_for(dist: &str) -> Result<Name, String> {
-    let mapped = format!(
-        "{PKGNAME_PREFIX}{}",
-        dist.replace("::", "-").to_ascii_lowercase()
-    );
+    let mapped = format!("{PKGNAME_PREFIX}{}", name_stem(dist));
     if let Some(bad) = mapped
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || ".+_-".contains(*c)))
