@@ -101,7 +101,7 @@ impl AurMetadata {
     /// `cro`). Only a package that runs on rakudo counts: `perl6-junction` is a Perl 5
     /// module and `raku-music-bin` a music player, and neither ships a Raku distribution.
     pub fn existing_for(&self, dist: &str, our_account: &str) -> Option<ExistingPackage> {
-        let key = dist.replace("::", "-").to_ascii_lowercase();
+        let key = crate::plan::name_stem(dist);
         let ours = format!("{}{key}", crate::plan::PKGNAME_PREFIX);
         let mine = |p: &AurPackage| p.maintainer.as_deref() == Some(our_account);
         let perl6 = format!("perl6-{key}");

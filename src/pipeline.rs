@@ -134,7 +134,7 @@ pub async fn render_all(
         for (name, reason) in taken {
             plan.hold(&name, reason);
         }
-        hold_dangling(&mut plan, &aur.meta, &source.overrides.system);
+        plan.hold_dangling(&source.overrides.system, |r| aur.meta.satisfies(r));
     }
     tracing::info!(
         packages = plan.packages.len(),
@@ -239,49 +239,6 @@ pub fn render_planned(
         bail!("rendering {name} failed, which is a bug in raku-aur: {e}");
     }
     Ok(rendered)
-}
-
-/// Holds back every package with a dependency that neither this plan, the AUR nor Arch's
-/// repositories have (AUR helpers fail on those), until none is left.
-fn hold_dangling(plan: &mut Plan, meta: &AurMetadata, additions: &plan::system::SystemAdditions) {
-    loop {
-        let ours: BTreeMap<String, alpm_types::Version> = plan
-            .packages
-            .iter()
-            .map(|p| {
-                (
-                    p.pkgname.to_string(),
-                    alpm_types::Version::new(p.pkgver.clone(), None, None),
-                )
-            })
-            .collect();
-        let exists = |r: &alpm_types::PackageRelation| {
-            let name = r.name.to_string();
-            match ours.get(&name) {
-                Some(v) => r
-                    .version_requirement
-                    .as_ref()
-                    .is_none_or(|req| req.is_satisfied_by(v)),
-                None => meta.satisfies(r) || plan::system::is_official(&name, additions),
-            }
-        };
-        let dangling = plan.packages.iter().find_map(|p| {
-            let missing = p
-                .depends
-                .iter()
-                .chain(&p.makedepends)
-                .chain(&p.checkdepends)
-                .find(|r| !exists(r))?;
-            Some((p.release.name.clone(), missing.to_string()))
-        });
-        let Some((name, missing)) = dangling else {
-            return;
-        };
-        plan.hold(
-            &name,
-            format!("needs {missing}, which is neither on the AUR nor in Arch's repositories"),
-        );
-    }
 }
 
 /// The one HTTP client configuration: bounded waits, and a user agent that names us.

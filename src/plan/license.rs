@@ -10,18 +10,18 @@ use alpm_types::License;
 
 /// The Arch license entries for one distribution.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappedLicense {
+pub(crate) struct MappedLicense {
     /// One entry: several META6 licenses are alternatives, as in Perl's dual licensing.
-    pub expression: String,
+    pub(crate) expression: String,
     /// True when a license text has to be installed under `/usr/share/licenses/$pkgname/`:
     /// the license carries licensor-specific text (MIT, BSD, ...) or SPDX does not know it.
-    pub needs_own_file: bool,
+    pub(crate) needs_own_file: bool,
     /// Said in the report when the mapping had to guess or found nothing.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// Written when the distribution declares no license at all.
-pub const UNKNOWN_LICENSE: &str = "LicenseRef-unknown";
+const UNKNOWN_LICENSE: &str = "LicenseRef-unknown";
 
 /// Aliases seen in the real ecosystem data, lowercased, with the SPDX expression they mean.
 const ALIASES: &[(&str, &str)] = &[
@@ -101,7 +101,7 @@ const NEEDS_OWN_TEXT: &[&str] = &[
 ];
 
 /// Maps the licenses a META6 entry declares.
-pub fn map_licenses(declared: &[String]) -> MappedLicense {
+pub(super) fn map_licenses(declared: &[String]) -> MappedLicense {
     let declared: Vec<&str> = declared
         .iter()
         .map(|s| s.trim())

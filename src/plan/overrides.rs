@@ -13,33 +13,33 @@ use super::system::SystemAdditions;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
     /// Where these came from (the config file's path), named in the reasons of holds they cause.
-    pub origin: String,
+    pub(crate) origin: String,
     /// Distributions never to publish (`publish.exclude`).
-    pub exclude: BTreeSet<String>,
+    pub(crate) exclude: BTreeSet<String>,
     /// Per-distribution changes (`[dist."Name"]`), by distribution name.
-    pub dists: BTreeMap<String, DistOverride>,
+    pub(crate) dists: BTreeMap<String, DistOverride>,
     /// Additions to the native and bin maps (`[system.native]`, `[system.bin]`).
-    pub system: SystemAdditions,
+    pub(crate) system: SystemAdditions,
 }
 
 /// The changes for one distribution.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DistOverride {
+pub(crate) struct DistOverride {
     /// Only releases by this auth (`zef:someone`) are considered.
-    pub auth: Option<String>,
+    pub(crate) auth: Option<String>,
     /// Requests added to the runtime dependencies, after `drop_depends` is applied.
-    pub extra_depends: Vec<DepSpec>,
+    pub(crate) extra_depends: Vec<DepSpec>,
     /// Requests with these names are removed from every phase before resolution.
-    pub drop_depends: BTreeSet<String>,
+    pub(crate) drop_depends: BTreeSet<String>,
     /// Test dependencies are ignored and the PKGBUILD has no `check()`.
-    pub skip_check: bool,
+    pub(crate) skip_check: bool,
     /// Held back with this reason.
-    pub hold: Option<String>,
+    pub(crate) hold: Option<String>,
 }
 
 impl Overrides {
     /// Every distribution the config file names (`publish.exclude` and `[dist."Name"]`).
-    pub fn named(&self) -> impl Iterator<Item = &String> {
+    pub(super) fn named(&self) -> impl Iterator<Item = &String> {
         self.exclude.iter().chain(self.dists.keys())
     }
 

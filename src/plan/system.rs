@@ -30,7 +30,7 @@ fn table() -> &'static Table {
 
 /// The kinds of system requirement META6 can express with `:from<...>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SystemKind {
+pub(super) enum SystemKind {
     Native,
     Bin,
     Perl5,
@@ -39,14 +39,18 @@ pub enum SystemKind {
 /// The operator's entries for the native and bin maps (the config file's `[system.native]`
 /// and `[system.bin]`): they win over the table's entry of the same name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SystemAdditions {
-    pub native: BTreeMap<String, Name>,
-    pub bin: BTreeMap<String, Name>,
+pub(crate) struct SystemAdditions {
+    pub(crate) native: BTreeMap<String, Name>,
+    pub(crate) bin: BTreeMap<String, Name>,
 }
 
 /// The Arch package that provides a system requirement, if the operator's additions or the
 /// table know it.
-pub fn arch_package(kind: SystemKind, name: &str, additions: &SystemAdditions) -> Option<Name> {
+pub(super) fn arch_package(
+    kind: SystemKind,
+    name: &str,
+    additions: &SystemAdditions,
+) -> Option<Name> {
     let added = match kind {
         SystemKind::Native => additions.native.get(name),
         SystemKind::Bin => additions.bin.get(name),
@@ -66,7 +70,7 @@ pub fn arch_package(kind: SystemKind, name: &str, additions: &SystemAdditions) -
 
 /// True for the Arch packages the table maps to: they are in Arch's official repositories.
 /// The operator's additions are taken at their word, as they are for the mapping itself.
-pub fn is_official(pkgname: &str, additions: &SystemAdditions) -> bool {
+pub(super) fn is_official(pkgname: &str, additions: &SystemAdditions) -> bool {
     let t = table();
     t.native
         .values()
@@ -81,7 +85,7 @@ pub fn is_official(pkgname: &str, additions: &SystemAdditions) -> bool {
 }
 
 /// True for modules that ship with rakudo (`Test`, `NativeCall`, ...): never dependencies.
-pub fn is_core_module(name: &str) -> bool {
+pub(super) fn is_core_module(name: &str) -> bool {
     table().core_modules.contains(name)
 }
 

@@ -52,38 +52,6 @@ fn the_highest_raku_version_wins_not_the_newest_release() {
 }
 
 #[test]
-fn names_are_mapped_or_held() {
-    assert_eq!(
-        pkgname_for("JSON::Fast").unwrap().to_string(),
-        "raku-json-fast"
-    );
-    assert_eq!(
-        pkgname_for("US-ASCII").unwrap().to_string(),
-        "raku-us-ascii"
-    );
-    assert_eq!(pkgname_for("if").unwrap().to_string(), "raku-if");
-    for hostile in [
-        "Perl6 Snowball Binding",
-        "Foo::<b>Foo",
-        "../Foo",
-        " * Foo:: * ",
-        "Ünicode",
-        "a'b",
-    ] {
-        let reason = pkgname_for(hostile).unwrap_err();
-        assert!(
-            reason.contains("which an AUR package name cannot hold"),
-            "{reason}"
-        );
-    }
-    assert!(
-        pkgname_for(&"A".repeat(300))
-            .unwrap_err()
-            .contains("at most 255")
-    );
-}
-
-#[test]
 fn colliding_names_are_both_held() {
     let p = plan_of(&format!(
         r#"[{{"name":"Foo::Bar","version":"1",{URL}}},{{"name":"Foo-Bar","version":"1",{URL}}}]"#

@@ -10,7 +10,6 @@ pub mod model;
 pub mod shell;
 pub mod srcinfo;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use alpm_types::{PackageRelation, PackageRelease};
@@ -141,37 +140,18 @@ fn percent_encode(segment: &str, keep: &[u8]) -> String {
         .collect()
 }
 
-/// Packages that ship a script of the same name would own the same files (`/usr/bin/X` and
-/// rakudo's wrappers in the vendor repository), which pacman refuses to install together:
-/// each such package declares `conflicts` on the others, so users get a clear choice.
+/// Adds to each model its `conflicts` with the others that ship a script of the same name
+/// (the policy is `plan::conflicts`).
 pub fn add_script_conflicts<'a>(models: impl IntoIterator<Item = &'a mut PackageModel>) {
     let mut models: Vec<&mut PackageModel> = models.into_iter().collect();
-    let mut owners: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for m in &models {
-        for script in &m.build.bin_scripts {
-            owners
-                .entry(script.as_str())
-                .or_default()
-                .insert(m.pkgname.to_string());
-        }
-    }
-    let conflicts: Vec<BTreeSet<String>> = models
+    let packages: Vec<(&alpm_types::Name, &[String])> = models
         .iter()
-        .map(|m| {
-            let me = m.pkgname.to_string();
-            m.build
-                .bin_scripts
-                .iter()
-                .flat_map(|s| owners[s.as_str()].iter())
-                .filter(|other| **other != me)
-                .cloned()
-                .collect()
-        })
+        .map(|m| (&m.pkgname, &m.build.bin_scripts[..]))
         .collect();
+    let conflicts = crate::plan::conflicts::script_conflicts(&packages);
     for (m, others) in models.iter_mut().zip(conflicts) {
         for other in others {
-            let name = alpm_types::Name::new(&other).expect("a package name we assigned");
-            m.conflicts.push(PackageRelation::new(name, None));
+            m.conflicts.push(PackageRelation::new(other, None));
         }
     }
 }

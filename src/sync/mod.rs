@@ -21,7 +21,7 @@ mod run;
 mod status;
 pub mod verify;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context;
@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::aur::AurMetadata;
 use crate::fetch::HttpCache;
-use crate::pipeline::{AurContext, Rendered, render_all};
+use crate::pipeline::{AurContext, render_all};
 use crate::publish::git::{Identity, RemoteAuth};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::review::queue;
@@ -96,7 +96,11 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         account: settings.aur_user.clone(),
     };
     let (rendered, plan, _skipped) = render_all(&settings.options.source, Some(&aur)).await?;
-    let order = dependency_order(&rendered);
+    let needs: Vec<(&str, &BTreeSet<String>)> = rendered
+        .iter()
+        .map(|r| (r.model.pkgname.as_ref(), &r.needs))
+        .collect();
+    let order = crate::plan::order::dependency_order(&needs);
 
     let mut run = Run::new(settings, &auth, &identity)?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
@@ -191,44 +195,4 @@ async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::R
         tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
     }
     Ok(meta)
-}
-
-/// Indexes into `rendered`, every package after the packages it needs; ties by name.
-fn dependency_order(rendered: &[Rendered]) -> Vec<usize> {
-    let by_name: BTreeMap<String, usize> = rendered
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.model.pkgname.to_string(), i))
-        .collect();
-    let needs: Vec<BTreeSet<usize>> = rendered
-        .iter()
-        .map(|r| {
-            r.needs
-                .iter()
-                .filter_map(|n| by_name.get(n).copied())
-                .collect()
-        })
-        .collect();
-    let mut done = vec![false; rendered.len()];
-    let mut order = Vec::with_capacity(rendered.len());
-    while order.len() < rendered.len() {
-        let ready: Vec<usize> = (0..rendered.len())
-            .filter(|&i| !done[i] && needs[i].iter().all(|&n| done[n] || n == i))
-            .collect();
-        // A dependency cycle: take the first remaining package by name so the run goes on.
-        let batch = if ready.is_empty() {
-            vec![
-                (0..rendered.len())
-                    .find(|&i| !done[i])
-                    .expect("some package remains"),
-            ]
-        } else {
-            ready
-        };
-        for i in batch {
-            done[i] = true;
-            order.push(i);
-        }
-    }
-    order
 }
