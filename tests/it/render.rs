@@ -1,12 +1,11 @@
 //! `raku-aur render` end to end, on the real ecosystem data in `tests/data/`, with tarballs
 //! generated for every entry and served from a local HTTP server (no network).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common;
 use common::fixtures::{self, ArchiveOptions, REA_ARCHIVE_PREFIX};
 use common::http::{Fault, TestServer};
 use serde_json::{Value, json};
