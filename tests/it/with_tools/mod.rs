@@ -4,6 +4,7 @@
 mod aur_server;
 mod faults;
 mod install;
+mod render;
 mod review;
 mod srcinfo_oracle;
 mod sync;
