@@ -2,7 +2,7 @@
 //! value survive `makepkg --printsrcinfo` unchanged.
 //!
 //! What makepkg 6.0.2 does, read from `/usr/share/makepkg/srcinfo.sh` and checked by running it
-//! (see `tests/srcinfo_oracle.rs`):
+//! (see `tests/it/with_tools/srcinfo_oracle.rs`):
 //!
 //! - It refuses to source a PKGBUILD that contains a carriage return anywhere (`contains CRLF
 //!   characters and cannot be sourced`), and bash cannot hold NUL in a variable, so neither

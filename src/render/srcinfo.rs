@@ -1,8 +1,8 @@
 //! `.SRCINFO` writer: byte-identical to `makepkg --printsrcinfo` for the PKGBUILD rendered from
 //! the same [`PackageModel`].
 //!
-//! Mirrors makepkg 6.0.2's `srcinfo.sh`, and `tests/srcinfo_oracle.rs` compares the two byte for
-//! byte by running the real makepkg:
+//! Mirrors makepkg 6.0.2's `srcinfo.sh`, and `tests/it/with_tools/srcinfo_oracle.rs` compares
+//! the two byte for byte by running the real makepkg:
 //!
 //! - `pkgbase = NAME` first, written as is; then one `\tkey = value` line per scalar and one
 //!   per array element, keys in makepkg's fixed order (not PKGBUILD order), elements in

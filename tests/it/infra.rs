@@ -1,12 +1,11 @@
 //! Tests of the test infrastructure itself: the loopback HTTP server and the tarball fixtures.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common;
 use common::fixtures::{
     ArchiveOptions, Hostile, REA_ARCHIVE_PREFIX, archive_bytes, archive_index, archive_rel_path,
     default_top_dir, write_archive_for, write_archive_with,

@@ -5,8 +5,6 @@
 //! `write_srcinfo` writes, `validate_srcinfo` must accept it, and bash must read every value
 //! back as exactly the model's string while running none of the hostile text.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -18,6 +16,7 @@ use raku_aur::render::shell::{is_url_safe, sanitize_line, single_quote};
 use raku_aur::render::srcinfo::{validate_srcinfo, write_srcinfo};
 use tempfile::TempDir;
 
+use crate::common;
 use common::makepkg::printsrcinfo;
 
 const SCALARS: [&str; 6] = ["pkgname", "pkgver", "pkgrel", "epoch", "pkgdesc", "url"];

@@ -2,14 +2,13 @@
 //! ssh command-line clients, so that its behaviour is checked independently of
 //! the crate's own git client.
 
-mod common;
-
 use std::fs;
 use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common;
 use common::sshd::{self, AurServer, BOT_ACCOUNT};
 use tempfile::TempDir;
 

@@ -1,11 +1,10 @@
 //! What a person at a terminal sees, against what cron and journald get: progress bars and
 //! colour only on a TTY. util-linux's `script` gives the run a real pseudo-terminal.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common;
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
 use common::http::TestServer;
 

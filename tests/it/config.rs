@@ -3,13 +3,12 @@
 //! (`tests/fixtures/ecosystem/`, plus a few entries made up here), read back from the rendered
 //! files and `report.json`.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common;
 use common::fixtures::{self, REA_ARCHIVE_PREFIX, fixture_metas, index_entry};
 use common::http::TestServer;
 use serde_json::{Value, json};

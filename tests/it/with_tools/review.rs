@@ -3,10 +3,9 @@
 //! in-process (the config file that sets it in production is tested through the binary), and
 //! `raku-aur review|approve|reject` run as the binary.
 
-mod common;
-
 use std::process::{Command, Output};
 
+use crate::common;
 use clap::Parser;
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
 use common::git::bare as git;

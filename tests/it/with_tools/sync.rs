@@ -2,15 +2,15 @@
 //! sshd on 127.0.0.1 that behaves like the AUR (forced command, bare repositories, a
 //! pre-receive hook with the AUR's push rules).
 
-mod common;
-
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::common;
 use common::fixtures::REA_ARCHIVE_PREFIX;
 use common::git::bare as git;
 use common::sshd;
-use common::world::{World, aur_metadata};
+use common::world::aur_metadata;
 use serde_json::{Value, json};
 
 /// The distribution whose closure the tests publish: JSON::Marshal needs JSON::Fast and
@@ -28,8 +28,29 @@ fn sample() -> Vec<Value> {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// This suite's helpers on the shared set-up (the type is this crate's, so it takes them).
+/// The shared set-up under this suite's own type, which takes this suite's helpers: in the one
+/// test crate, helpers of several suites on the shared type would clash by name.
+struct World(common::world::World);
+
+impl Deref for World {
+    type Target = common::world::World;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
 impl World {
+    fn new(entries: &[Value], aur_metadata: &Value) -> World {
+        World(common::world::World::new(entries, aur_metadata))
+    }
+
     fn sync(&self, extra: &[&str]) -> Output {
         self.sync_as(&self.aur.client_key(), &self.known_hosts(), extra)
     }

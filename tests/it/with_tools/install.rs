@@ -15,8 +15,6 @@
 //! dependency check asks pacman about the build root through `$PACMAN`; and a DLAGENT fetches
 //! the PKGBUILDs' public REA URLs from the local server.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
@@ -25,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use crate::common;
 use common::fixtures::{REA_ARCHIVE_PREFIX, fixture_metas, index_entry};
 use common::http::TestServer;
 use common::makepkg::{TEST_USER, test_user_ids};

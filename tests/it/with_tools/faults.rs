@@ -3,18 +3,18 @@
 //! directory. After each, nothing wrong may be on the server, the state files must be whole,
 //! and a later run must converge to exactly what an undisturbed run publishes.
 
-mod common;
-
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crate::common;
 use common::fixtures::{self, REA_ARCHIVE_PREFIX};
 use common::git::bare as git;
 use common::http::Fault;
 use common::sync_cmd::Sources;
-use common::world::{World, aur_metadata};
+use common::world::aur_metadata;
 use serde_json::{Value, json};
 
 /// JSON::Marshal needs JSON::Fast and JSON::Name, which needs JSON::OptIn; Log::Timeline
@@ -29,8 +29,29 @@ fn sample() -> Vec<Value> {
 /// Per pkgbase on the server, its `master` history oldest first as (tree, full message).
 type RemoteState = BTreeMap<String, Vec<(String, String)>>;
 
-/// This suite's helpers on the shared set-up (the type is this crate's, so it takes them).
+/// The shared set-up under this suite's own type, which takes this suite's helpers: in the one
+/// test crate, helpers of several suites on the shared type would clash by name.
+struct World(common::world::World);
+
+impl Deref for World {
+    type Target = common::world::World;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
 impl World {
+    fn new(entries: &[Value], aur_metadata: &Value) -> World {
+        World(common::world::World::new(entries, aur_metadata))
+    }
+
     /// The index and the AUR metadata as files.
     fn files(&self) -> Sources {
         Sources {

@@ -1,0 +1,13 @@
+//! The integration tests, one binary for all suites so that the crate is linked into a test
+//! executable once. Suites under [`with_tools`] run outside programs (sshd, git, makepkg,
+//! pacman, rakudo); the others need only the binary, loopback and a POSIX system, so
+//! `cargo test --test it -- --skip with_tools` runs where those programs are missing.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod config;
+mod infra;
+mod render;
+mod terminal;
+mod with_tools;
