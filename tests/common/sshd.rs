@@ -256,6 +256,14 @@ impl AurServer {
         fs::read_to_string(self.path("sshd.log")).unwrap_or_default()
     }
 
+    /// How many connections sshd has accepted so far (its `Connection from` log lines).
+    pub fn connections(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("Connection from"))
+            .count()
+    }
+
     /// An ssh command line for `GIT_SSH_COMMAND` (or to run with `<user>@127.0.0.1
     /// <command>` appended): the client key, the pinned host key, no user config.
     pub fn git_ssh_command(&self) -> String {

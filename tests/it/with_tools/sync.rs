@@ -248,8 +248,10 @@ fn a_refused_push_is_reported_and_the_others_go_on() {
     assert!(world.commits("raku-json-marshal").is_empty());
 }
 
+/// A host key no pin accepts is not one package's failure: the run stops at the first
+/// connection, exit 2, with the offered fingerprint and what to do, and connects no more.
 #[test]
-fn a_wrong_host_key_pushes_nothing() {
+fn a_wrong_host_key_stops_the_run_at_the_first_connection() {
     let world = World::new(&sample(), &aur_metadata(&[]));
     let other = sshd::start();
     let wrong = world.path("wrong_known_hosts");
@@ -259,44 +261,84 @@ fn a_wrong_host_key_pushes_nothing() {
         &format!(":{}]", world.aur.port()),
     );
     std::fs::write(&wrong, format!("{line}\n")).unwrap();
+    let before = world.aur.connections();
     let out = world.sync_as(&world.aur.client_key(), &wrong, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("raku-aur: "), "{last}");
+    assert!(last.contains(&world.aur.host_key_fingerprint()), "{last}");
+    assert!(last.contains("known-hosts"), "{last}");
+    assert!(last.contains(&wrong.display().to_string()), "{last}");
+    assert_eq!(world.aur.connections() - before, 1, "{}", world.aur.log());
     for pkgbase in CHAIN {
-        assert_eq!(
-            world.status_of(pkgbase),
-            if pkgbase == "raku-json-marshal" || pkgbase == "raku-json-name" {
-                "waiting"
-            } else {
-                "failed"
-            }
-        );
         assert!(world.commits(pkgbase).is_empty());
     }
-    let detail = world.report()["packages"][0]["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        detail.contains(&world.aur.host_key_fingerprint()),
-        "{detail}"
-    );
 }
 
+/// The server refusing our key is the same: stop, say which key, connect no more.
 #[test]
-fn an_unknown_client_key_is_refused_without_looping() {
+fn an_unknown_client_key_stops_the_run_without_looping() {
     let world = World::new(&sample(), &aur_metadata(&[]));
     let stranger = sshd::start();
+    let before = world.aur.connections();
     let out = world.sync_as(&stranger.client_key(), &world.known_hosts(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let last = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("refused our ssh key"), "{last}");
+    assert!(
+        last.contains(&stranger.client_key().display().to_string()),
+        "{last}"
+    );
+    assert_eq!(world.aur.connections() - before, 1, "{}", world.aur.log());
+}
+
+/// A server that is down for one package is down for all: after three packages in a row
+/// could not reach it, the others are not tried (failed, for the next run to retry).
+#[test]
+fn an_unreachable_server_is_tried_three_times_not_once_per_package() {
+    let solo: Vec<Value> = (1..=6)
+        .map(|i| {
+            common::fixtures::index_entry(&serde_json::json!({
+                "name": format!("Solo::N{i}"),
+                "version": "1.0",
+                "auth": "zef:solo",
+                "description": "one of six independent distributions",
+                "license": "Artistic-2.0",
+                "provides": { format!("Solo::N{i}"): format!("lib/Solo/N{i}.rakumod") },
+            }))
+        })
+        .collect();
+    let mut world = World::new(&solo, &aur_metadata(&[]));
+    world.aur.stop();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+    let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
+    common::sync_cmd::add_sync_args(
+        &mut command,
+        world.root(),
+        &world.http,
+        &world.aur,
+        &key,
+        &known_hosts,
+    );
+    let out = command.output().expect("raku-aur runs");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(world.status_of("raku-json-optin"), "failed");
-    let detail = world.report()["packages"]
+    let details: Vec<String> = world.report()["packages"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["pkgbase"] == "raku-json-optin")
-        .unwrap()["detail"]
-        .to_string();
-    assert!(detail.contains("authentication"), "{detail}");
+        .map(|p| {
+            assert_eq!(p["status"], "failed", "{p}");
+            p["detail"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let (not_tried, tried): (Vec<&String>, Vec<&String>) =
+        details.iter().partition(|d| d.starts_with("not tried"));
+    assert_eq!(tried.len(), 3, "{details:#?}");
+    assert!(
+        tried.iter().all(|d| d.contains("cannot reach")),
+        "{details:#?}"
+    );
+    assert_eq!(not_tried.len(), 3, "{details:#?}");
 }
 
 #[test]
