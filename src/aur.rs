@@ -18,7 +18,6 @@ use crate::plan::ExistingPackage;
 #[serde(rename_all = "PascalCase")]
 pub struct AurPackage {
     pub name: String,
-    pub package_base: String,
     /// `[epoch:]pkgver-pkgrel`.
     pub version: String,
     /// The AUR account; `None` for orphans and in snapshots that lack it.
@@ -90,7 +89,8 @@ impl AurMetadata {
         Ok(meta)
     }
 
-    pub fn get(&self, name: &str) -> Option<&AurPackage> {
+    #[cfg(test)]
+    fn get(&self, name: &str) -> Option<&AurPackage> {
         self.packages.get(name)
     }
 

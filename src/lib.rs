@@ -10,23 +10,23 @@
 //!
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
-pub mod aur;
+mod aur;
 mod aur_tip;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod fetch;
-pub mod fsutil;
+mod fetch;
+mod fsutil;
 pub mod index;
 pub mod pipeline;
 pub mod plan;
-pub mod progress;
-pub mod publish;
+mod progress;
+mod publish;
 pub mod raku;
 pub mod render;
 pub mod review;
 pub mod settings;
 pub mod sync;
 pub mod tarball;
-pub mod text;
+mod text;
 mod urls;

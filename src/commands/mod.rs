@@ -14,7 +14,7 @@ use crate::cli::{Cli, Command, LogFormat};
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+enum Ending {
     /// Everything that could be done was done.
     Done,
     /// Some packages failed; the others were done, and the next run retries.
@@ -24,9 +24,9 @@ pub enum Ending {
 }
 
 /// Exit status when some packages failed and the others were done.
-pub const EXIT_SOME_FAILED: u8 = 1;
+const EXIT_SOME_FAILED: u8 = 1;
 /// Exit status when the run could not be done at all.
-pub const EXIT_FATAL: u8 = 2;
+const EXIT_FATAL: u8 = 2;
 
 impl From<Ending> for ExitCode {
     fn from(ending: Ending) -> ExitCode {

@@ -201,12 +201,6 @@ pub fn parse_phases(meta: &Map<String, Value>) -> Result<DepPhases, DepSpecError
     Ok(phases)
 }
 
-/// Reads one dependency item: a string or an object, after deciding conditionals. `None` means
-/// "no dependency on Arch Linux". Lists are not items; [`parse_phases`] flattens them.
-pub fn parse_item(v: &Value) -> Result<Option<DepSpec>, DepSpecError> {
-    item_at(v, 0)
-}
-
 impl FromStr for DepSpec {
     type Err = DepSpecError;
 
@@ -642,8 +636,9 @@ mod tests {
         })
     }
 
+    /// One dependency item, as a phase list holds it: `None` means "no dependency on Arch".
     fn item(v: Value) -> Result<Option<DepSpec>, DepSpecError> {
-        parse_item(&v)
+        item_at(&v, 0)
     }
 
     fn phases(v: Value) -> Result<DepPhases, DepSpecError> {

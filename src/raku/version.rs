@@ -147,6 +147,7 @@ fn version_part_cmp(a: Option<&Part>, b: Option<&Part>) -> Ordering {
 
 impl RakuVersion {
     /// The parts, in order.
+    #[cfg(test)]
     pub fn parts(&self) -> &[Part] {
         &self.parts
     }
@@ -157,6 +158,7 @@ impl RakuVersion {
     }
 
     /// Whether every part is `*`, so that as a pattern it accepts any version.
+    #[cfg(test)]
     pub fn is_whatever(&self) -> bool {
         self.parts.iter().all(|p| *p == Part::Whatever)
     }

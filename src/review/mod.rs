@@ -2,9 +2,9 @@
 //! ([`policy`]), why a proposed change does ([`verdicts`]), and the queue where it waits for
 //! a maintainer's verdict ([`queue`]).
 
-pub mod policy;
-pub mod queue;
-pub mod verdicts;
+mod policy;
+pub(crate) mod queue;
+mod verdicts;
 
 pub use policy::{REA_ARCHIVE_PREFIX, ReviewKind, ReviewPolicy};
 pub(crate) use verdicts::reasons;

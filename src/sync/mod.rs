@@ -14,12 +14,12 @@
 //! is not consulted.
 
 mod job;
-pub mod keywords;
+mod keywords;
 mod pkgrel;
 mod record;
 mod run;
 mod status;
-pub mod verify;
+mod verify;
 
 use std::collections::BTreeSet;
 use std::path::Path;
