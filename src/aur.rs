@@ -37,6 +37,15 @@ fn is_raku_package(p: &AurPackage) -> bool {
     })
 }
 
+/// An AUR package that claims to ship a distribution, by its name or what it provides, and
+/// who maintains it: whether it may stand in is [`crate::stand_ins`]' question.
+#[derive(Debug, Clone)]
+pub struct Claimant {
+    pub package: ExistingPackage,
+    /// `None` for an orphan (or a snapshot without maintainers).
+    pub maintainer: Option<String>,
+}
+
 /// The AUR's packages by name, and who provides what.
 #[derive(Debug, Default)]
 pub struct AurMetadata {
@@ -100,7 +109,7 @@ impl AurMetadata {
     /// `raku-<x>` that someone else maintains, and a package named plainly `<x>` (`zef`,
     /// `cro`). Only a package that runs on rakudo counts: `perl6-junction` is a Perl 5
     /// module and `raku-music-bin` a music player, and neither ships a Raku distribution.
-    pub fn existing_for(&self, dist: &str, our_account: &str) -> Option<ExistingPackage> {
+    pub fn existing_for(&self, dist: &str, our_account: &str) -> Option<Claimant> {
         let key = crate::plan::name_stem(dist);
         let ours = format!("{}{key}", crate::plan::PKGNAME_PREFIX);
         let mine = |p: &AurPackage| p.maintainer.as_deref() == Some(our_account);
@@ -123,9 +132,12 @@ impl AurMetadata {
             .or_else(|| provider_of(&ours))
             .or_else(|| by_name(&ours).filter(|_| !mine(&self.packages[&ours])))
             .or_else(|| by_name(&key))?;
-        Some(ExistingPackage {
-            pkgname: Name::new(&found.0).ok()?,
-            version: Version::from_str(&found.1).ok(),
+        Some(Claimant {
+            maintainer: self.packages[&found.0].maintainer.clone(),
+            package: ExistingPackage {
+                pkgname: Name::new(&found.0).ok()?,
+                version: Version::from_str(&found.1).ok(),
+            },
         })
     }
 
@@ -144,8 +156,13 @@ impl AurMetadata {
         }
     }
 
-    /// Whether an AUR package satisfies `relation`, by its name or by what it provides.
-    pub fn satisfies(&self, relation: &PackageRelation) -> bool {
+    /// Whether an AUR package that `accept`s (by its name and maintainer) satisfies
+    /// `relation`, by its name or by what it provides.
+    pub fn satisfies_by(
+        &self,
+        relation: &PackageRelation,
+        accept: impl Fn(&str, Option<&str>) -> bool,
+    ) -> bool {
         let name = relation.name.to_string();
         let meets = |version: Option<&str>| match &relation.version_requirement {
             None => true,
@@ -153,13 +170,14 @@ impl AurMetadata {
                 .and_then(|v| Version::from_str(v).ok())
                 .is_some_and(|v| req.is_satisfied_by(&v)),
         };
+        let accepted = |p: &AurPackage| accept(&p.name, p.maintainer.as_deref());
         self.packages
             .get(&name)
-            .is_some_and(|p| meets(Some(&p.version)))
-            || self
-                .provided
-                .get(&name)
-                .is_some_and(|ps| ps.iter().any(|(_, v)| meets(v.as_deref())))
+            .is_some_and(|p| accepted(p) && meets(Some(&p.version)))
+            || self.provided.get(&name).is_some_and(|ps| {
+                ps.iter()
+                    .any(|(by, v)| accepted(&self.packages[by]) && meets(v.as_deref()))
+            })
     }
 }
 
@@ -203,8 +221,8 @@ mod tests {
     fn hand_written_perl6_packages_are_found() {
         let meta = snapshot();
         let e = meta.existing_for("JSON::Fast", "raku-aur-bot").unwrap();
-        assert_eq!(e.pkgname.to_string(), "perl6-json-fast");
-        assert!(e.version.is_some());
+        assert_eq!(e.package.pkgname.to_string(), "perl6-json-fast");
+        assert!(e.package.version.is_some());
         assert!(
             meta.existing_for("No::Such::Thing", "raku-aur-bot")
                 .is_none()
@@ -217,7 +235,7 @@ mod tests {
         let e = snapshot()
             .existing_for("Digest::RIPEMD", "raku-aur-bot")
             .unwrap();
-        assert_eq!(e.pkgname.to_string(), "perl6-digest");
+        assert_eq!(e.package.pkgname.to_string(), "perl6-digest");
     }
 
     #[test]
@@ -226,6 +244,7 @@ mod tests {
             snapshot()
                 .existing_for("zef", "raku-aur-bot")
                 .unwrap()
+                .package
                 .pkgname
                 .to_string(),
             "zef"
@@ -249,10 +268,13 @@ mod tests {
     fn satisfies_by_name_version_and_provides() {
         let meta = snapshot();
         let rel = |s: &str| PackageRelation::from_str(s).unwrap();
-        assert!(meta.satisfies(&rel("rakudo")));
-        assert!(meta.satisfies(&rel("rakudo>=2026.01")));
-        assert!(!meta.satisfies(&rel("rakudo>=2027")));
-        assert!(meta.satisfies(&rel("raku-digest")));
-        assert!(!meta.satisfies(&rel("perl6-librarymake")));
+        assert!(meta.satisfies_by(&rel("rakudo"), |_, _| true));
+        assert!(meta.satisfies_by(&rel("rakudo>=2026.01"), |_, _| true));
+        assert!(!meta.satisfies_by(&rel("rakudo>=2027"), |_, _| true));
+        assert!(meta.satisfies_by(&rel("raku-digest"), |_, _| true));
+        assert!(!meta.satisfies_by(&rel("perl6-librarymake"), |_, _| true));
+        // Only what the caller accepts counts: perl6-digest provides raku-digest.
+        assert!(meta.satisfies_by(&rel("raku-digest"), |name, _| name == "perl6-digest"));
+        assert!(!meta.satisfies_by(&rel("raku-digest"), |name, _| name != "perl6-digest"));
     }
 }

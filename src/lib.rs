@@ -26,6 +26,7 @@ pub mod raku;
 pub mod render;
 pub mod review;
 pub mod settings;
+mod stand_ins;
 pub mod sync;
 pub mod tarball;
 mod text;

@@ -17,6 +17,7 @@ use crate::index::{self, IndexLocation, Skipped};
 use crate::plan::{self, ExistingPackage, Held, Plan};
 use crate::render::{self, model::PackageModel};
 use crate::settings::SourceSettings;
+use crate::stand_ins::StandIns;
 use crate::tarball::{Fetcher, TarballFacts};
 
 /// `report.json`.
@@ -60,6 +61,21 @@ pub struct AurContext {
     pub meta: AurMetadata,
     /// The bot's own AUR account: its packages are ours to update.
     pub account: String,
+    /// Which other AUR packages may stand in for a distribution.
+    pub stand_ins: StandIns,
+}
+
+/// Why a distribution that an untrusted AUR package claims is held back.
+fn untrusted_claim(package: &str, maintainer: Option<String>) -> String {
+    let by = maintainer.map_or_else(
+        || "an orphan".to_string(),
+        |m| format!("maintained by {}", crate::text::escape_for_log(&m)),
+    );
+    format!(
+        "the AUR package {package} ({by}) claims this distribution but is not a trusted \
+         stand-in: a duplicate for a human to sort out, or an attempt to take it over. Trust it \
+         ([trust] packages in the config file) to depend on it, or have it removed"
+    )
 }
 
 /// Reads the indexes, plans, fetches tarball facts and renders every package in memory.
@@ -107,13 +123,27 @@ pub async fn render_all(
         skipped.extend(parsed.skipped);
     }
     let names: BTreeSet<&str> = releases.iter().map(|r| r.name.as_str()).collect();
-    let existing: BTreeMap<String, ExistingPackage> = match aur {
-        Some(aur) => names
-            .into_iter()
-            .filter_map(|n| Some((n.to_string(), aur.meta.existing_for(n, &aur.account)?)))
-            .collect(),
-        None => BTreeMap::new(),
-    };
+    let mut existing: BTreeMap<String, ExistingPackage> = BTreeMap::new();
+    let mut untrusted: Vec<(String, String)> = Vec::new();
+    if let Some(aur) = aur {
+        for name in names {
+            let Some(claimant) = aur.meta.existing_for(name, &aur.account) else {
+                continue;
+            };
+            let package = claimant.package.pkgname.to_string();
+            if aur
+                .stand_ins
+                .trusts(&package, claimant.maintainer.as_deref())
+            {
+                existing.insert(name.to_string(), claimant.package);
+            } else {
+                untrusted.push((
+                    name.to_string(),
+                    untrusted_claim(&package, claimant.maintainer),
+                ));
+            }
+        }
+    }
     let mut plan = plan::plan(releases, &source.only, &existing, &source.overrides)?;
     for name in &plan.unknown_in_config {
         tracing::warn!(
@@ -131,10 +161,22 @@ pub async fn render_all(
                 Some((p.release.name.clone(), reason))
             })
             .collect();
-        for (name, reason) in taken {
+        // A claim says more than a taken name, so it goes first.
+        for (name, reason) in untrusted.into_iter().chain(taken) {
             plan.hold(&name, reason);
         }
-        plan.hold_dangling(&source.overrides.system, |r| aur.meta.satisfies(r));
+        // A name in our namespaces is met only by our own packages or a trusted stand-in:
+        // anyone may upload a package that provides `raku-foo`.
+        plan.hold_dangling(&source.overrides.system, |r| {
+            let guarded = [plan::PKGNAME_PREFIX, "perl6-"]
+                .iter()
+                .any(|prefix| r.name.as_ref().starts_with(prefix));
+            aur.meta.satisfies_by(r, |name, maintainer| {
+                !guarded
+                    || maintainer == Some(aur.account.as_str())
+                    || aur.stand_ins.trusts(name, maintainer)
+            })
+        });
     }
     tracing::info!(
         packages = plan.packages.len(),

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use crate::plan::Overrides;
 use crate::review::ReviewPolicy;
+use crate::stand_ins::StandIns;
 
 pub use error::ConfigError;
 pub use locate::default_path;
@@ -53,6 +54,9 @@ pub struct Config {
     pub overrides: Overrides,
     /// `[review]`; `None` leaves the review gate off.
     pub review: Option<ReviewPolicy>,
+    /// `[trust]`: AUR packages and maintainers that may stand in for a distribution, beyond
+    /// the shipped list.
+    pub stand_ins: StandIns,
     /// `key = value` lines for what only the file sets (`[dist]`, `[system]`, `[review]`,
     /// `publish.exclude`), for `check-config`.
     pub shown: Vec<(String, String)>,

@@ -12,6 +12,7 @@ use super::{Config, ConfigError};
 use crate::plan::system::SystemAdditions;
 use crate::plan::{DistOverride, Overrides};
 use crate::review::ReviewPolicy;
+use crate::stand_ins::StandIns;
 use crate::text::escape_for_log;
 use crate::urls::is_http_url;
 
@@ -36,6 +37,17 @@ pub(super) struct File {
     #[serde(default)]
     dist: BTreeMap<DistName, Dist>,
     review: Option<ReviewPolicy>,
+    #[serde(default)]
+    trust: Trust,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Trust {
+    #[serde(default)]
+    packages: Vec<ArchName>,
+    #[serde(default)]
+    maintainers: Vec<AurUser>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,6 +172,23 @@ impl File {
             shown.push(("review.changes".to_string(), toml_list(&kinds)));
             shown.push(("review.archive".to_string(), toml_list(&review.archive)));
         }
+        let stand_ins = StandIns {
+            packages: self
+                .trust
+                .packages
+                .iter()
+                .map(|p| p.0.to_string())
+                .collect(),
+            maintainers: self.trust.maintainers.into_iter().map(|m| m.0).collect(),
+        };
+        if !stand_ins.packages.is_empty() {
+            let list: Vec<&String> = stand_ins.packages.iter().collect();
+            shown.push(("trust.packages".to_string(), toml_list(&list)));
+        }
+        if !stand_ins.maintainers.is_empty() {
+            let list: Vec<&String> = stand_ins.maintainers.iter().collect();
+            shown.push(("trust.maintainers".to_string(), toml_list(&list)));
+        }
         let overrides = Overrides {
             origin: path.display().to_string(),
             exclude,
@@ -181,6 +210,7 @@ impl File {
             only: self.publish.only.into_iter().map(|d| d.0).collect(),
             overrides,
             review: self.review,
+            stand_ins,
             shown,
             path,
         })

@@ -385,6 +385,7 @@ fn the_example_config_parses_and_sets_every_key() {
     assert!(c.cache_dir.is_some() && c.indexes.is_some() && c.aur_metadata.is_some());
     assert_eq!(c.http_timeout, Some(30));
     assert!(c.mirrors.is_some_and(|m| !m.is_empty()) && c.review.is_some());
+    assert!(!c.stand_ins.packages.is_empty() && !c.stand_ins.maintainers.is_empty());
     let o = &c.overrides;
     assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
     let some = |f: fn(&DistOverride) -> bool| o.dists.values().any(f);
@@ -417,6 +418,7 @@ fn the_example_config_parses_and_sets_every_key() {
         "skip-check",
         "hold",
         "[review]",
+        "[trust]",
         "changes",
         "archive",
     ] {
@@ -452,4 +454,23 @@ fn an_auth_pin_takes_any_auth_the_index_has() {
         let c = parsed(&format!("[dist.\"Foo\"]\nauth = {auth:?}\n"));
         assert_eq!(c.overrides.dists["Foo"].auth.as_deref(), Some(auth));
     }
+}
+
+#[test]
+fn trusted_stand_ins_are_checked_names() {
+    let c = parsed("[trust]\npackages = [\"perl6-fork\"]\nmaintainers = [\"friend\"]\n");
+    assert!(c.stand_ins.trusts("perl6-fork", Some("anyone")));
+    assert!(c.stand_ins.trusts("whatever", Some("friend")));
+    assert!(
+        c.shown
+            .contains(&("trust.packages".to_string(), "[\"perl6-fork\"]".to_string()))
+    );
+    let (line, key, message) = invalid("[trust]\npackages = [\"Bad Name\"]\n");
+    assert_eq!((line, key.as_str()), (2, "trust.packages"));
+    assert!(message.contains("is not an Arch package name"), "{message}");
+    let (_, key, _) = invalid("[trust]\nmaintainers = [\"a b\"]\n");
+    assert_eq!(key, "trust.maintainers");
+    let (_, key, message) = invalid("[trust]\npackage = []\n");
+    assert_eq!(key, "trust.package");
+    assert!(message.contains("unknown field"), "{message}");
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::config::{Config, ConfigError};
 use crate::plan::Overrides;
 use crate::review::ReviewPolicy;
+use crate::stand_ins::StandIns;
 
 pub use defaults::{
     DEFAULT_AUR_METADATA, DEFAULT_HTTP_TIMEOUT, DEFAULT_INDEX, DEFAULT_MAINTAINER, DEFAULT_REMOTE,
@@ -73,6 +74,9 @@ pub struct SyncOptions {
     pub verify_build: bool,
     /// `None`: the review gate is off.
     pub review: Option<ReviewPolicy>,
+    /// AUR packages and maintainers trusted to stand in for a distribution, beyond the
+    /// shipped list.
+    pub stand_ins: StandIns,
 }
 
 /// The settings cannot be used; each message says what to do.

@@ -358,6 +358,9 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
                 dry_run: args.dry_run,
                 verify_build: args.verify_build,
                 review,
+                stand_ins: r
+                    .config
+                    .map_or_else(Default::default, |c| c.stand_ins.clone()),
             },
         },
     }

@@ -94,6 +94,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
     let aur = AurContext {
         meta,
         account: settings.aur_user.clone(),
+        stand_ins: settings.options.stand_ins.clone(),
     };
     let (rendered, plan, _skipped) = render_all(&settings.options.source, Some(&aur)).await?;
     let needs: Vec<(&str, &BTreeSet<String>)> = rendered

@@ -433,19 +433,15 @@ fn someone_else_pushing_in_between_is_fetched_and_built_upon() {
 }
 
 #[test]
-fn packages_of_other_maintainers_and_existing_perl6_packages_are_left_alone() {
+fn a_trusted_perl6_package_stands_in_and_is_depended_on() {
+    // A hand-written package (in the shipped list of trusted stand-ins) ships JSON::Fast.
     let aur = aur_metadata(&[
-        // Someone else maintains raku-json-name on the AUR: we must not push to it.
-        json!({"Name": "raku-json-name", "PackageBase": "raku-json-name", "Version": "0.0.7-1",
-               "Maintainer": "someone-else", "Depends": ["rakudo"]}),
-        // A hand-written package already ships JSON::Fast.
         json!({"Name": "perl6-json-fast", "PackageBase": "perl6-json-fast", "Version": "0.21-1",
                "Maintainer": "human", "Depends": ["perl6"]}),
     ]);
     let world = World::new(&sample(), &aur);
     let out = world.sync(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(world.commits("raku-json-name").is_empty());
     assert!(world.commits("raku-json-fast").is_empty());
     let marshal = world.tip_file("raku-json-marshal", ".SRCINFO");
     let depends: Vec<&str> = marshal
@@ -453,15 +449,81 @@ fn packages_of_other_maintainers_and_existing_perl6_packages_are_left_alone() {
         .filter_map(|l| l.strip_prefix("\tdepends = "))
         .collect();
     assert!(depends.contains(&"perl6-json-fast>=0.16"), "{depends:?}");
-    assert!(
-        depends.iter().any(|d| d.starts_with("raku-json-name")),
-        "{depends:?}"
-    );
     let covered = world.report()["covered"].to_string();
+    assert!(covered.contains("perl6-json-fast"), "{covered}");
+}
+
+/// Any AUR account can upload a package that provides `raku-<x>` or is named after a
+/// distribution. Such a package is not depended on: the distribution is held with a reason
+/// naming the package and its maintainer, and so is everything that needs it, until the
+/// operator trusts it in the config file.
+#[test]
+fn a_stranger_claiming_a_distribution_holds_it_instead_of_being_depended_on() {
+    let aur = aur_metadata(&[
+        json!({"Name": "totally-legit", "PackageBase": "totally-legit", "Version": "1-1",
+               "Maintainer": "stranger", "Depends": ["rakudo"],
+               "Provides": ["raku-json-name=9.9"]}),
+        json!({"Name": "raku-json-optin", "PackageBase": "raku-json-optin", "Version": "0.0.1-1",
+               "Maintainer": "someone-else", "Depends": ["rakudo"]}),
+    ]);
+    let world = World::new(&sample(), &aur);
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for pkgbase in ["raku-json-name", "raku-json-optin", "raku-json-marshal"] {
+        assert!(world.commits(pkgbase).is_empty(), "{pkgbase}");
+    }
+    let held = world.report()["held"].clone();
+    let reason_of = |dist: &str| {
+        held.as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["dist"].as_str().unwrap().starts_with(dist))
+            .unwrap_or_else(|| panic!("{dist} is not held: {held}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let name = reason_of("JSON::Name:");
     assert!(
-        covered.contains("perl6-json-fast") && covered.contains("raku-json-name"),
-        "{covered}"
+        name.contains("totally-legit (maintained by stranger)") && name.contains("not a trusted"),
+        "{name}"
     );
+    let optin = reason_of("JSON::OptIn:");
+    assert!(
+        optin.contains("raku-json-optin (maintained by someone-else)"),
+        "{optin}"
+    );
+    assert!(reason_of("JSON::Marshal:").contains("held back"));
+    assert!(
+        !world.report()["covered"]
+            .to_string()
+            .contains("totally-legit")
+    );
+    // Nothing we published depends on the stranger's package.
+    let pushed: Vec<String> = world
+        .aur
+        .repo_names()
+        .into_iter()
+        .filter(|p| !world.commits(p).is_empty())
+        .collect();
+    assert!(pushed.contains(&"raku-json-fast".to_string()), "{pushed:?}");
+    for pkgbase in &pushed {
+        let srcinfo = world.tip_file(pkgbase, ".SRCINFO");
+        assert!(!srcinfo.contains("totally-legit"), "{pkgbase}: {srcinfo}");
+    }
+
+    // Once the operator trusts them (by name, or by maintainer), they stand in like
+    // hand-written packages.
+    let config = world.path("trust.toml");
+    let trust = "[trust]\npackages = [\"totally-legit\"]\nmaintainers = [\"someone-else\"]\n";
+    std::fs::write(&config, trust).unwrap();
+    let out = world.sync(&["--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let marshal = world.tip_file("raku-json-marshal", ".SRCINFO");
+    assert!(marshal.contains("\tdepends = totally-legit"), "{marshal}");
+    assert!(marshal.contains("\tdepends = raku-json-optin"), "{marshal}");
+    let covered = world.report()["covered"].to_string();
+    assert!(covered.contains("totally-legit") && covered.contains("raku-json-optin"));
 }
 
 #[test]
