@@ -19,15 +19,19 @@ pub enum ReviewKind {
     AuthChange,
     /// The source tarball is downloaded from somewhere other than the archive.
     SourceHost,
+    /// What the package depends on changes to a different package: another stand-in, another
+    /// ecosystem provider, or an AUR package raku-aur does not publish.
+    DependencyChange,
 }
 
 impl ReviewKind {
-    pub const ALL: [ReviewKind; 5] = [
+    pub const ALL: [ReviewKind; 6] = [
         ReviewKind::FirstPublication,
         ReviewKind::LicenseChange,
         ReviewKind::NewSystemDependency,
         ReviewKind::AuthChange,
         ReviewKind::SourceHost,
+        ReviewKind::DependencyChange,
     ];
 
     /// The name the config file uses (serde's kebab-case spelling).
@@ -38,6 +42,7 @@ impl ReviewKind {
             ReviewKind::NewSystemDependency => "new-system-dependency",
             ReviewKind::AuthChange => "auth-change",
             ReviewKind::SourceHost => "source-host",
+            ReviewKind::DependencyChange => "dependency-change",
         }
     }
 }

@@ -101,6 +101,11 @@ pub(crate) fn reasons(
             format!("new system dependency {}", escape_for_log(dep)),
         );
     }
+    if let Some(tip) = tip {
+        for text in dependency_changes(tip, new, proposed) {
+            add(ReviewKind::DependencyChange, text);
+        }
+    }
     let published = tip.map(PublishedPackage::source_urls).unwrap_or_default();
     for url in new.source_urls() {
         let archived = policy.archive.iter().any(|p| crate::urls::is_under(url, p));
@@ -116,6 +121,56 @@ pub(crate) fn reasons(
         }
     }
     out
+}
+
+/// How the Raku side of the dependencies changes between the tip and the proposal: a
+/// dependency replaced by another (a new provider or stand-in for the same need), and any new
+/// dependency on an AUR package that is not one of ours. A dependency that is only added is
+/// a routine update when it is ours: its own first publication is reviewed.
+fn dependency_changes(
+    tip: &PublishedPackage,
+    new: &PublishedPackage,
+    proposed: &Proposed,
+) -> Vec<String> {
+    let raku_side = |names: &BTreeSet<String>| -> BTreeSet<String> {
+        names
+            .iter()
+            .filter(|n| !proposed.system_deps.contains(*n) && n.as_str() != crate::plan::RAKUDO)
+            .cloned()
+            .collect()
+    };
+    let (old, now) = (
+        raku_side(&tip.dependency_names),
+        raku_side(&new.dependency_names),
+    );
+    let removed: Vec<&String> = old.difference(&now).collect();
+    let added: Vec<&String> = now.difference(&old).collect();
+    let mut out = Vec::new();
+    if !removed.is_empty() && !added.is_empty() {
+        out.push(format!(
+            "dependencies change: {} replaced by {}",
+            show_names(&removed),
+            show_names(&added)
+        ));
+    }
+    for name in added
+        .iter()
+        .filter(|n| !n.starts_with(crate::plan::PKGNAME_PREFIX))
+    {
+        out.push(format!(
+            "now depends on {}, an AUR package raku-aur does not publish",
+            escape_for_log(name)
+        ));
+    }
+    out
+}
+
+fn show_names(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| escape_for_log(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn show_list(values: &[String]) -> String {
@@ -231,6 +286,51 @@ mod tests {
 
     fn texts(reasons: &[Reason]) -> Vec<(ReviewKind, &str)> {
         reasons.iter().map(|r| (r.kind, r.text.as_str())).collect()
+    }
+
+    #[test]
+    fn a_dependency_that_moves_to_another_package_waits_for_review() {
+        let mut old = pkg();
+        old.depends.extend(["raku-uri", "libfoo"]);
+        // Another ecosystem provider for the same need.
+        let mut new = pkg();
+        new.depends.extend(["raku-uri-fork", "libfoo"]);
+        assert_eq!(
+            texts(&check(Some(&old), &new, Some("zef:alice"), &["libfoo"])),
+            [(
+                ReviewKind::DependencyChange,
+                "dependencies change: raku-uri replaced by raku-uri-fork"
+            )]
+        );
+        // A stand-in that is not ours, instead of our package.
+        let mut new = pkg();
+        new.depends.extend(["perl6-uri", "libfoo"]);
+        assert_eq!(
+            texts(&check(Some(&old), &new, Some("zef:alice"), &["libfoo"])),
+            [
+                (
+                    ReviewKind::DependencyChange,
+                    "dependencies change: raku-uri replaced by perl6-uri"
+                ),
+                (
+                    ReviewKind::DependencyChange,
+                    "now depends on perl6-uri, an AUR package raku-aur does not publish"
+                )
+            ]
+        );
+        // Dropping a dependency, or adding one of ours, is routine.
+        let mut new = pkg();
+        new.depends.push("libfoo");
+        assert_eq!(
+            check(Some(&old), &new, Some("zef:alice"), &["libfoo"]),
+            Vec::new()
+        );
+        let mut new = pkg();
+        new.depends.extend(["raku-uri", "raku-idna", "libfoo"]);
+        assert_eq!(
+            check(Some(&old), &new, Some("zef:alice"), &["libfoo"]),
+            Vec::new()
+        );
     }
 
     #[test]
