@@ -278,7 +278,7 @@ fn plan_all(releases: &[Release]) -> Plan {
     plan::plan(
         releases.to_vec(),
         &[],
-        &BTreeMap::new(),
+        &plan::OnAur::default(),
         &plan::Overrides::default(),
     )
     .expect("plans")

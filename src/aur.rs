@@ -141,6 +141,16 @@ impl AurMetadata {
         })
     }
 
+    /// The published versions of the packages `our_account` maintains, by name; a version
+    /// that cannot be read is left out (its package then gets no epoch from here).
+    pub fn versions_of(&self, our_account: &str) -> BTreeMap<String, Version> {
+        self.packages
+            .values()
+            .filter(|p| p.maintainer.as_deref() == Some(our_account))
+            .filter_map(|p| Some((p.name.clone(), Version::from_str(&p.version).ok()?)))
+            .collect()
+    }
+
     /// Why the bot may not publish `pkgname`: the name exists on the AUR under another
     /// account (or none: orphans must be adopted first). `None` when it is free or ours.
     pub fn name_taken(&self, pkgname: &str, our_account: &str) -> Option<String> {

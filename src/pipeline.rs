@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::aur::AurMetadata;
 use crate::fetch::HttpCache;
 use crate::index::{self, IndexLocation, Skipped};
-use crate::plan::{self, ExistingPackage, Held, Plan};
+use crate::plan::{self, ExistingPackage, Held, OnAur, Plan};
 use crate::render::{self, model::PackageModel};
 use crate::settings::SourceSettings;
 use crate::stand_ins::StandIns;
@@ -144,7 +144,11 @@ pub async fn render_all(
             }
         }
     }
-    let mut plan = plan::plan(releases, &source.only, &existing, &source.overrides)?;
+    let on_aur = OnAur {
+        existing,
+        ours: aur.map_or_else(BTreeMap::new, |aur| aur.meta.versions_of(&aur.account)),
+    };
+    let mut plan = plan::plan(releases, &source.only, &on_aur, &source.overrides)?;
     for name in &plan.unknown_in_config {
         tracing::warn!(
             dist = %name,

@@ -23,7 +23,7 @@ impl Plan {
                 .map(|p| {
                     (
                         p.pkgname.to_string(),
-                        Version::new(p.pkgver.clone(), None, None),
+                        Version::new(p.pkgver.clone(), p.epoch.clone(), None),
                     )
                 })
                 .collect();
@@ -63,7 +63,7 @@ mod tests {
 
     use super::*;
     use crate::index::parse_index;
-    use crate::plan::{ExistingPackage, Held, Overrides, plan};
+    use crate::plan::{ExistingPackage, Held, OnAur, Overrides, plan};
 
     /// A (needs Lib and openssl), Lib, Old (needs the AUR's perl6-old) and Top (needs Old),
     /// with perl6-old standing in for the distribution Old::Dist.
@@ -79,14 +79,17 @@ mod tests {
         ]"#
         );
         let releases = parse_index(json.as_bytes(), "test", 0).unwrap().releases;
-        let existing = [(
-            "Old::Dist".to_string(),
-            ExistingPackage {
-                pkgname: Name::new("perl6-old").unwrap(),
-                version: Some("0.5-1".parse().unwrap()),
-            },
-        )]
-        .into();
+        let existing = OnAur {
+            existing: [(
+                "Old::Dist".to_string(),
+                ExistingPackage {
+                    pkgname: Name::new("perl6-old").unwrap(),
+                    version: Some("0.5-1".parse().unwrap()),
+                },
+            )]
+            .into(),
+            ..OnAur::default()
+        };
         plan(releases, &[], &existing, &Overrides::default()).unwrap()
     }
 

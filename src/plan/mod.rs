@@ -33,6 +33,7 @@ pub(crate) mod system;
 
 pub(crate) mod conflicts;
 mod dangling;
+mod epochs;
 mod holds;
 mod naming;
 pub(crate) mod order;
@@ -41,7 +42,7 @@ mod select;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alpm_types::{Name, PackageRelation, PackageVersion, Version};
+use alpm_types::{Epoch, Name, PackageRelation, PackageVersion, Version};
 
 use crate::index::Release;
 use crate::text::escape_for_log;
@@ -59,6 +60,8 @@ pub struct PlannedPackage {
     pub release: Release,
     pub pkgname: Name,
     pub(crate) pkgver: PackageVersion,
+    /// The epoch the package will carry (see `epochs`): bounds on it carry it too.
+    pub(crate) epoch: Option<Epoch>,
     pub depends: Vec<PackageRelation>,
     pub makedepends: Vec<PackageRelation>,
     pub checkdepends: Vec<PackageRelation>,
@@ -127,15 +130,26 @@ pub enum PlanError {
     UnknownOnly(String),
 }
 
+/// What the AUR holds that planning must know.
+#[derive(Debug, Default)]
+pub struct OnAur {
+    /// Distributions (by name) that a trusted AUR package already ships: they are not
+    /// planned, and dependents depend on that package.
+    pub existing: BTreeMap<String, ExistingPackage>,
+    /// Our own packages' published versions (by package name), for their epochs.
+    pub ours: BTreeMap<String, Version>,
+}
+
 /// Plans every distribution in `releases`; with a non-empty `only`, just those
-/// distributions and everything they need. Distributions in `existing` (by name) are not
-/// planned: dependents depend on the existing package. `overrides` are the operator's.
+/// distributions and everything they need. `on_aur` says what the AUR already has;
+/// `overrides` are the operator's.
 pub fn plan(
     releases: Vec<Release>,
     only: &[String],
-    existing: &BTreeMap<String, ExistingPackage>,
+    on_aur: &OnAur,
     overrides: &Overrides,
 ) -> Result<Plan, PlanError> {
+    let existing = &on_aur.existing;
     let selected = select::select(releases, overrides);
     let missing: Vec<&String> = only.iter().filter(|n| !selected.contains_key(*n)).collect();
     if !missing.is_empty() {
@@ -151,6 +165,14 @@ pub fn plan(
         }
     }
     let providers = resolve::provider_index(&selected);
+    let epochs: BTreeMap<String, Epoch> = selected
+        .iter()
+        .filter_map(|(dist, release)| {
+            let pkgver = release.version.to_pkgver().ok()?;
+            let epoch = epochs::epoch_for(names.get(dist)?, &pkgver, &on_aur.ours)?;
+            Some((dist.clone(), epoch))
+        })
+        .collect();
 
     let mut planned: BTreeMap<String, PlannedPackage> = BTreeMap::new();
     let cx = Tables {
@@ -158,6 +180,7 @@ pub fn plan(
         providers: &providers,
         selected: &selected,
         existing,
+        epochs: &epochs,
         overrides,
     };
     for (name, release) in &selected {
@@ -254,6 +277,7 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
         release: release.clone(),
         pkgname: tables.names[&release.name].clone(),
         pkgver,
+        epoch: tables.epochs.get(&release.name).cloned(),
         depends: deps.depends,
         makedepends: deps.makedepends,
         checkdepends: deps.checkdepends,

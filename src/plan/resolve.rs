@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alpm_types::{Name, PackageRelation, Version, VersionComparison, VersionRequirement};
+use alpm_types::{Epoch, Name, PackageRelation, Version, VersionComparison, VersionRequirement};
 
 use crate::index::Release;
 use crate::raku::depspec::{DepPhases, DepSpec, External, ModuleRequest};
@@ -60,6 +60,8 @@ pub(super) struct Tables<'a> {
     pub(super) providers: &'a BTreeMap<&'a str, Vec<&'a str>>,
     pub(super) selected: &'a BTreeMap<String, Release>,
     pub(super) existing: &'a BTreeMap<String, ExistingPackage>,
+    /// Our packages' epochs, by distribution (see `super::epochs`).
+    pub(super) epochs: &'a BTreeMap<String, Epoch>,
     pub(super) overrides: &'a Overrides,
 }
 
@@ -253,7 +255,8 @@ fn resolve_module(request: &ModuleRequest, cx: &Context) -> Result<Resolved, Str
                             None
                         } else {
                             let pkgver = provider.version.to_pkgver().map_err(|e| e.to_string())?;
-                            Some(Version::new(pkgver, None, None))
+                            let epoch = cx.tables.epochs.get(*dist).cloned();
+                            Some(Version::new(pkgver, epoch, None))
                         };
                         relations_for(pkgname, &bounds, ours)?
                     }
@@ -390,7 +393,11 @@ fn relations_for(
         let pkgver = bound.to_pkgver().map_err(|e| {
             format!("a version bound for {pkgname} cannot be written for pacman: {e}")
         })?;
-        let requirement = VersionRequirement::new(*comparison, Version::new(pkgver, None, None));
+        // The bound carries the package's epoch: pacman compares epochs first.
+        let requirement = VersionRequirement::new(
+            *comparison,
+            Version::new(pkgver, published.epoch.clone(), None),
+        );
         if !requirement.is_satisfied_by(&published) {
             return Err(format!(
                 "the bound {pkgname}{requirement} that Raku's rule becomes is not met by {published} under pacman's ordering"

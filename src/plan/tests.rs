@@ -16,7 +16,7 @@ fn real(file: &str) -> Vec<Release> {
 
 /// Plans everything, with nothing on the AUR and no overrides.
 fn plan_all(releases: Vec<Release>) -> Plan {
-    plan(releases, &[], &BTreeMap::new(), &Overrides::default()).expect("plans")
+    plan(releases, &[], &OnAur::default(), &Overrides::default()).expect("plans")
 }
 
 fn plan_of(json: &str) -> Plan {
@@ -116,6 +116,42 @@ fn a_pin_becomes_a_range_and_an_unmet_pin_holds() {
             dist: "B:ver<1>".into(),
             reason: "needs Dep:ver<0.18>, but the newest Dep in the index is 0.19.2".into()
         }]
+    );
+}
+
+/// Upstream went back from 2.0 to 1.9: the package will carry epoch 1, and bounds on it
+/// must too, or pacman could never meet `raku-dep<1.10` with `1:1.9-1` and would take any
+/// `1:…` for `raku-dep>=1.9`.
+#[test]
+fn bounds_on_our_packages_carry_their_epoch() {
+    let json = format!(
+        r#"[
+        {{"name":"A","version":"1",{URL},"depends":["Dep:ver<1.9>"]}},
+        {{"name":"B","version":"1",{URL},"depends":["Dep:ver<1.5+>"]}},
+        {{"name":"Dep","version":"1.9",{URL}}}
+    ]"#
+    );
+    let on_aur = OnAur {
+        ours: [("raku-dep".to_string(), "2.0-3".parse().unwrap())].into(),
+        ..OnAur::default()
+    };
+    let p = plan(releases(&json), &[], &on_aur, &Overrides::default()).unwrap();
+    assert_eq!(
+        strings(&package(&p, "raku-a").depends),
+        ["raku-dep<1:1.10", "raku-dep>=1:1.9", "rakudo"]
+    );
+    assert_eq!(
+        strings(&package(&p, "raku-b").depends),
+        ["raku-dep>=1:1.5", "rakudo"]
+    );
+    assert_eq!(
+        package(&p, "raku-dep").epoch,
+        Some(alpm_types::Epoch::new(1))
+    );
+    // Without anything published there is no epoch to carry.
+    assert_eq!(
+        strings(&package(&plan_of(&json), "raku-a").depends),
+        ["raku-dep<1.10", "raku-dep>=1.9", "rakudo"]
     );
 }
 
@@ -254,7 +290,10 @@ fn existing_aur_packages_replace_ours() {
         ]"#
         )),
         &[],
-        &existing,
+        &OnAur {
+            existing: existing.clone(),
+            ..OnAur::default()
+        },
         &Overrides::default(),
     )
     .unwrap();
@@ -283,7 +322,7 @@ fn only_selects_a_closure() {
     let p = plan(
         real("rea-sample.json"),
         &["Cro::HTTP".to_string()],
-        &BTreeMap::new(),
+        &OnAur::default(),
         &Overrides::default(),
     )
     .unwrap();
@@ -295,7 +334,7 @@ fn only_selects_a_closure() {
         plan(
             real("rea-sample.json"),
             &["No::Such".to_string()],
-            &BTreeMap::new(),
+            &OnAur::default(),
             &Overrides::default()
         )
         .unwrap_err(),
@@ -352,7 +391,7 @@ fn the_closed_sample_plans_with_a_short_true_held_list() {
 }
 
 fn plan_with(json: &str, overrides: &Overrides) -> Plan {
-    plan(releases(json), &[], &BTreeMap::new(), overrides).expect("plans")
+    plan(releases(json), &[], &OnAur::default(), overrides).expect("plans")
 }
 
 fn reason_for<'a>(plan: &'a Plan, dist_prefix: &str) -> &'a str {
