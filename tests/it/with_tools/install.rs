@@ -855,3 +855,98 @@ fn verify_build_pushes_what_builds_and_reports_what_does_not() {
         "makepkg's scratch directories remain: {scratch:?}"
     );
 }
+
+/// Upstream went back (2.0, then 1.9): the package is published as `1:1.9-1`, and a dependent
+/// pinned to 1.9 is rendered with bounds that carry the epoch, so pacman installs both. Without
+/// the epoch in its bounds (`raku-fixture-base<1.10`) no version could ever satisfy it.
+#[test]
+fn an_epoch_bump_and_a_dependent_pinned_to_the_regressed_version_install() {
+    let metas = fixture_metas();
+    let meta = |name: &str| {
+        metas
+            .iter()
+            .find(|(_, m)| m["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no fixture {name}"))
+    };
+    let (base_dir, base) = meta("Fixture::Base");
+    let (checked_dir, checked) = meta("Fixture::Checked");
+    let release = |meta: &Value, version: &str| {
+        let mut m = meta.clone();
+        m["version"] = json!(version);
+        index_entry(&m)
+    };
+    let base_2 = release(&base, "2.0");
+    let base_1_9 = release(&base, "1.9");
+    let mut pinned = checked.clone();
+    pinned["depends"] = json!(["Fixture::Base:ver<1.9>"]);
+    let pinned = index_entry(&pinned);
+    let world = World::new(&[
+        (base_dir.clone(), base_2.clone()),
+        (base_dir, base_1_9.clone()),
+        (checked_dir, pinned.clone()),
+    ]);
+    let set_index = |entries: &[&Value]| {
+        fs::write(
+            world.path("index.json"),
+            serde_json::to_vec(entries).unwrap(),
+        )
+        .unwrap();
+    };
+
+    set_index(&[&base_2]);
+    let synced = world.sync(&[], &[]);
+    assert_eq!(synced.status.code(), Some(0), "{}", text(&synced));
+    assert_eq!(world.report_status("raku-fixture-base").0, "pushed");
+    // The AUR's metadata now lists our package at its published version.
+    let metadata = json!([
+        {"Name": "rakudo", "PackageBase": "rakudo", "Version": "2026.04-1",
+         "Maintainer": "someone", "Provides": ["perl6"]},
+        {"Name": "raku-fixture-base", "PackageBase": "raku-fixture-base", "Version": "2.0-1",
+         "Maintainer": common::sshd::BOT_ACCOUNT, "Depends": ["rakudo"]},
+    ]);
+    fs::write(world.path("aur.json"), metadata.to_string()).unwrap();
+
+    set_index(&[&base_1_9, &pinned]);
+    let synced = world.sync(&[], &[]);
+    assert_eq!(synced.status.code(), Some(0), "{}", text(&synced));
+    let (status, detail) = world.report_status("raku-fixture-base");
+    assert_eq!(status, "pushed");
+    assert!(detail.contains("epoch 1"), "{detail}");
+    assert_eq!(world.report_status("raku-fixture-checked").0, "pushed");
+
+    let mut srcinfos = BTreeMap::new();
+    let mut dirs = BTreeMap::new();
+    for pkgbase in ["raku-fixture-base", "raku-fixture-checked"] {
+        let dir = world.clone_package(pkgbase);
+        srcinfos.insert(pkgbase, fs::read_to_string(dir.join(".SRCINFO")).unwrap());
+        dirs.insert(pkgbase, dir);
+    }
+    assert!(srcinfos["raku-fixture-base"].contains("\tepoch = 1\n"));
+    let depends = srcinfo_values(&srcinfos["raku-fixture-checked"], "depends");
+    assert!(
+        depends.contains(&"raku-fixture-base>=1:1.9".to_string())
+            && depends.contains(&"raku-fixture-base<1:1.10".to_string()),
+        "{depends:?}"
+    );
+    for pkgbase in ["raku-fixture-base", "raku-fixture-checked"] {
+        let output = helper_build(&world, &dirs[pkgbase], &srcinfos[pkgbase]);
+        assert!(
+            output.status.success(),
+            "makepkg {pkgbase}:\n{}",
+            text(&output)
+        );
+        world.repo_add();
+    }
+    let root = world.path("install-root");
+    fs::create_dir_all(root.join("var/lib/pacman")).unwrap();
+    let installed = world.pacman_sync(&root, &["raku-fixture-checked"]);
+    assert!(installed.status.success(), "{}", text(&installed));
+    let listed = run(Command::new("pacman")
+        .args(world.pacman_args(&root))
+        .args(["-Q", "raku-fixture-base"]));
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout).trim(),
+        "raku-fixture-base 1:1.9-1"
+    );
+}
