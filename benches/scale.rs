@@ -271,7 +271,7 @@ fn render_everything(
     facts: &BTreeMap<String, Result<TarballFacts, String>>,
 ) -> Vec<Rendered> {
     let mut plan = plan_all(releases);
-    pipeline::render_planned(&mut plan, facts, MAINTAINER).expect("renders")
+    pipeline::render_planned(&mut plan, facts, MAINTAINER, &BTreeMap::new()).expect("renders")
 }
 
 fn plan_all(releases: &[Release]) -> Plan {

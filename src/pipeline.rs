@@ -63,6 +63,8 @@ pub struct AurContext {
     pub account: String,
     /// Which other AUR packages may stand in for a distribution.
     pub stand_ins: StandIns,
+    /// The scripts of every package we published, by name, as `published.json` records them.
+    pub published_scripts: BTreeMap<String, Vec<String>>,
 }
 
 /// Why a distribution that an untrusted AUR package claims is held back.
@@ -198,17 +200,28 @@ pub async fn render_all(
         "tarballs"
     );
 
-    let rendered = render_planned(&mut plan, &facts, &source.maintainer)?;
+    let published_scripts = aur.map(|a| &a.published_scripts);
+    let rendered = render_planned(
+        &mut plan,
+        &facts,
+        &source.maintainer,
+        published_scripts.unwrap_or(&BTreeMap::new()),
+    )?;
     Ok((rendered, plan, skipped))
 }
 
 /// Renders every planned package from its tarball's facts, in memory: no I/O, so the
 /// benchmark times exactly this. A package whose facts are missing or unusable is held back,
 /// with its dependents, before anything is rendered.
+///
+/// Script conflicts come from everything we publish: the packages planned now and, for those
+/// not rendered in this run (`--only`, a hold, a tarball host that is down), the scripts
+/// `published_scripts` records, so that a run's scope never changes a package's conflicts.
 pub fn render_planned(
     plan: &mut Plan,
     facts: &BTreeMap<String, Result<TarballFacts, String>>,
     maintainer: &str,
+    published_scripts: &BTreeMap<String, Vec<String>>,
 ) -> anyhow::Result<Vec<Rendered>> {
     // A package can still fail here (a bad tarball); holding it holds its dependents too,
     // so render only after every such hold is known.
@@ -230,8 +243,16 @@ pub fn render_planned(
     for (name, reason) in failures {
         plan.hold(&name, reason);
     }
+    plan.hold_conflicting_needs(&script_conflicts(&models, published_scripts));
     models.retain(|name, _| plan.packages.iter().any(|p| &p.release.name == name));
-    render::add_script_conflicts(models.values_mut());
+    // What is held back (and was never published) conflicts with nothing: it is not there.
+    let conflicts = script_conflicts(&models, published_scripts);
+    for model in models.values_mut() {
+        let others = conflicts.get(model.pkgname.as_ref()).into_iter().flatten();
+        model
+            .conflicts
+            .extend(others.map(|n| alpm_types::PackageRelation::new(n.clone(), None)));
+    }
     let pkgnames: BTreeMap<&str, &alpm_types::Name> = plan
         .packages
         .iter()
@@ -285,6 +306,32 @@ pub fn render_planned(
         bail!("rendering {name} failed, which is a bug in raku-aur: {e}");
     }
     Ok(rendered)
+}
+
+/// Per package name, the packages that ship a script of the same name: among `models` and
+/// the published packages not among them.
+fn script_conflicts(
+    models: &BTreeMap<String, PackageModel>,
+    published_scripts: &BTreeMap<String, Vec<String>>,
+) -> BTreeMap<String, Vec<alpm_types::Name>> {
+    let rendered: BTreeSet<&str> = models.values().map(|m| m.pkgname.as_ref()).collect();
+    let published: Vec<(alpm_types::Name, &[String])> = published_scripts
+        .iter()
+        .filter(|(name, _)| !rendered.contains(name.as_str()))
+        .filter_map(|(name, scripts)| Some((alpm_types::Name::new(name).ok()?, &scripts[..])))
+        .collect();
+    let packages: Vec<(&alpm_types::Name, &[String])> = models
+        .values()
+        .map(|m| (&m.pkgname, &m.build.bin_scripts[..]))
+        .chain(published.iter().map(|(n, s)| (n, *s)))
+        .collect();
+    let conflicts = plan::conflicts::script_conflicts(&packages);
+    packages
+        .iter()
+        .zip(conflicts)
+        .filter(|(_, others)| !others.is_empty())
+        .map(|((name, _), others)| (name.to_string(), others))
+        .collect()
 }
 
 /// The one HTTP client configuration: bounded waits, and a user agent that names us.

@@ -140,22 +140,6 @@ fn percent_encode(segment: &str, keep: &[u8]) -> String {
         .collect()
 }
 
-/// Adds to each model its `conflicts` with the others that ship a script of the same name
-/// (the policy is `plan::conflicts`).
-pub fn add_script_conflicts<'a>(models: impl IntoIterator<Item = &'a mut PackageModel>) {
-    let mut models: Vec<&mut PackageModel> = models.into_iter().collect();
-    let packages: Vec<(&alpm_types::Name, &[String])> = models
-        .iter()
-        .map(|m| (&m.pkgname, &m.build.bin_scripts[..]))
-        .collect();
-    let conflicts = crate::plan::conflicts::script_conflicts(&packages);
-    for (m, others) in models.iter_mut().zip(conflicts) {
-        for other in others {
-            m.conflicts.push(PackageRelation::new(other, None));
-        }
-    }
-}
-
 /// A PKGBUILD could not be produced.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

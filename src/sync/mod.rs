@@ -34,6 +34,7 @@ use crate::publish::git::{Identity, RemoteAuth};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::review::queue;
 use crate::settings::{SourceSettings, SyncSettings};
+use record::PublishedRecord;
 use run::Run;
 pub use status::PackageStatus;
 
@@ -91,10 +92,12 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         .context("--maintainer must be `Name <email>`: it is the commits' author")?;
     let auth = remote_auth(settings)?;
     let meta = load_aur_metadata(&settings.options.aur_metadata, &settings.options.source).await?;
+    let published = PublishedRecord::load(&settings.state)?;
     let aur = AurContext {
         meta,
         account: settings.aur_user.clone(),
         stand_ins: settings.options.stand_ins.clone(),
+        published_scripts: published.scripts(),
     };
     let (rendered, plan, _skipped) = render_all(&settings.options.source, Some(&aur)).await?;
     let needs: Vec<(&str, &BTreeSet<String>)> = rendered
@@ -103,7 +106,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         .collect();
     let order = crate::plan::order::dependency_order(&needs);
 
-    let mut run = Run::new(settings, &auth, &identity)?;
+    let mut run = Run::new(settings, &auth, &identity, published)?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
     let bar = crate::progress::bar("packages", order.len());
     for index in order {

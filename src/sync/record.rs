@@ -19,6 +19,10 @@ struct PublishedEntry {
     /// sha256 of the files as rendered before pkgrel/epoch adjustment: equal input, nothing to do.
     input_digest: String,
     commit: String,
+    /// The scripts the package installs, so that packages of later runs that are rendered
+    /// without it still conflict with it. Records written before it was kept lack it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scripts: Vec<String>,
 }
 
 /// What was last confirmed on the server, per pkgbase.
@@ -55,6 +59,16 @@ impl PublishedRecord {
             .is_some_and(|p| p.input_digest == input_digest)
     }
 
+    /// The scripts of every package recorded, by name (packages without any left out).
+    pub(super) fn scripts(&self) -> BTreeMap<String, Vec<String>> {
+        self.file
+            .packages
+            .iter()
+            .filter(|(_, e)| !e.scripts.is_empty())
+            .map(|(name, e)| (name.clone(), e.scripts.clone()))
+            .collect()
+    }
+
     /// Records what the server confirmed for `pkgbase`, on disk at once.
     ///
     /// # Errors
@@ -64,12 +78,14 @@ impl PublishedRecord {
         pkgbase: &str,
         input_digest: String,
         commit: String,
+        scripts: Vec<String>,
     ) -> anyhow::Result<()> {
         self.file.packages.insert(
             pkgbase.to_string(),
             PublishedEntry {
                 input_digest,
                 commit,
+                scripts,
             },
         );
         let json = serde_json::to_vec_pretty(&self.file).expect("published record serialises");
@@ -88,10 +104,17 @@ mod tests {
         let mut record = PublishedRecord::load(dir.path()).unwrap();
         assert!(!record.holds_input("raku-foo", "d1"));
         record
-            .confirm("raku-foo", "d1".into(), "c1".into())
+            .confirm("raku-foo", "d1".into(), "c1".into(), vec!["foo".into()])
+            .unwrap();
+        record
+            .confirm("raku-bar", "d2".into(), "c2".into(), vec![])
             .unwrap();
         let again = PublishedRecord::load(dir.path()).unwrap();
         assert!(again.holds_input("raku-foo", "d1"));
+        assert_eq!(
+            again.scripts(),
+            [("raku-foo".to_string(), vec!["foo".to_string()])].into()
+        );
         assert!(!again.holds_input("raku-foo", "d2"));
         assert!(!again.holds_input("raku-bar", "d1"));
     }

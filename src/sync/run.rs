@@ -41,8 +41,8 @@ impl<'a> Run<'a> {
         settings: &'a SyncSettings,
         auth: &'a RemoteAuth,
         identity: &'a Identity,
+        published: PublishedRecord,
     ) -> anyhow::Result<Self> {
-        let published = PublishedRecord::load(&settings.state)?;
         let queue = Queue::new(&settings.state);
         let (queued, unreadable) = queue.load()?;
         for (entry, error) in &unreadable {
@@ -140,11 +140,11 @@ impl<'a> Run<'a> {
         }
         Ok(match result {
             Ok(Step::Pushed { commit, message }) => {
-                self.confirm(&pkgbase, digest, commit)?;
+                self.confirm(r, digest, commit)?;
                 outcome(r, PackageStatus::Pushed, message)
             }
             Ok(Step::Unchanged { commit }) => {
-                self.confirm(&pkgbase, digest, commit)?;
+                self.confirm(r, digest, commit)?;
                 outcome(
                     r,
                     PackageStatus::Unchanged,
@@ -225,11 +225,14 @@ impl<'a> Run<'a> {
     /// point must not make the next run push the same thing again. Then drops its review entry.
     fn confirm(
         &mut self,
-        pkgbase: &str,
+        r: &Rendered,
         input_digest: String,
         commit: String,
     ) -> anyhow::Result<()> {
-        self.published.confirm(pkgbase, input_digest, commit)?;
+        let pkgbase = r.model.pkgname.as_ref();
+        let scripts = r.model.build.bin_scripts.clone();
+        self.published
+            .confirm(pkgbase, input_digest, commit, scripts)?;
         forget(&self.queue, &mut self.queued, pkgbase);
         Ok(())
     }

@@ -610,3 +610,69 @@ fn unusable_aur_metadata_stops_the_run_before_anything_is_pushed() {
         "nothing is downloaded either"
     );
 }
+
+/// Packages that ship a script of the same name conflict with each other, and that stays so
+/// when a run renders only some of them (`--only`): the others' scripts come from what
+/// published.json records. A package that ships the same script as a package it needs could
+/// never be installed: it is held back.
+#[test]
+fn script_conflicts_come_from_everything_published_not_from_one_run() {
+    let tool = |name: &str, depends: &[&str]| {
+        common::fixtures::index_entry(&json!({
+            "name": name,
+            "version": "1.0",
+            "auth": "zef:tools",
+            "description": "ships the tool script",
+            "license": "Artistic-2.0",
+            "depends": depends,
+            "provides": { name: format!("lib/{}.rakumod", name.replace("::", "/")) },
+            "bin": { "tool": "bin/tool" },
+        }))
+    };
+    let entries = [
+        tool("Tool::A", &[]),
+        tool("Tool::B", &[]),
+        tool("Tool::C", &["Tool::A"]),
+    ];
+    let world = World::new(&entries, &aur_metadata(&[]));
+    let sync = |only: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
+        common::sync_cmd::add_sync_args(
+            &mut command,
+            world.root(),
+            &world.http,
+            &world.aur,
+            &key,
+            &known_hosts,
+        );
+        for name in only {
+            command.args(["--only", name]);
+        }
+        let out = command.output().expect("raku-aur runs");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    };
+    let conflicts = |pkgbase: &str| -> Vec<String> {
+        world
+            .tip_file(pkgbase, ".SRCINFO")
+            .lines()
+            .filter_map(|l| l.strip_prefix("\tconflicts = "))
+            .map(str::to_string)
+            .collect()
+    };
+    sync(&[]);
+    assert_eq!(conflicts("raku-tool-a"), ["raku-tool-b"]);
+    assert_eq!(conflicts("raku-tool-b"), ["raku-tool-a"]);
+    assert!(world.commits("raku-tool-c").is_empty());
+    let held = world.report()["held"].to_string();
+    assert!(
+        held.contains("ships a script that raku-tool-a, which it needs, ships too"),
+        "{held}"
+    );
+
+    // Tool::B alone: its conflict with the published raku-tool-a stays, nothing is pushed.
+    sync(&["Tool::B"]);
+    assert_eq!(world.status_of("raku-tool-b"), "unchanged");
+    assert_eq!(world.commits("raku-tool-b").len(), 1);
+    assert_eq!(conflicts("raku-tool-b"), ["raku-tool-a"]);
+}
