@@ -23,7 +23,7 @@ impl Plan {
                 .map(|p| {
                     (
                         p.pkgname.to_string(),
-                        Version::new(p.pkgver.clone(), p.epoch.clone(), None),
+                        Version::new(p.pkgver.clone(), p.epoch, None),
                     )
                 })
                 .collect();

@@ -23,7 +23,7 @@ pub(super) fn epoch_for(
                 .map_or(0, |e| e.0)
                 .saturating_add(1),
         )),
-        _ => published.epoch.clone(),
+        _ => published.epoch,
     }
 }
 

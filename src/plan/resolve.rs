@@ -394,10 +394,8 @@ fn relations_for(
             format!("a version bound for {pkgname} cannot be written for pacman: {e}")
         })?;
         // The bound carries the package's epoch: pacman compares epochs first.
-        let requirement = VersionRequirement::new(
-            *comparison,
-            Version::new(pkgver, published.epoch.clone(), None),
-        );
+        let requirement =
+            VersionRequirement::new(*comparison, Version::new(pkgver, published.epoch, None));
         if !requirement.is_satisfied_by(&published) {
             return Err(format!(
                 "the bound {pkgname}{requirement} that Raku's rule becomes is not met by {published} under pacman's ordering"
