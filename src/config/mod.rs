@@ -51,6 +51,8 @@ pub struct Config {
     pub mirrors: Option<Vec<(String, String)>>,
     /// `publish.only`; empty means every distribution.
     pub only: Vec<String>,
+    /// `publish.max-new-per-run`.
+    pub max_new_per_run: Option<usize>,
     pub overrides: Overrides,
     /// `[review]`; `None` leaves the review gate off.
     pub review: Option<ReviewPolicy>,

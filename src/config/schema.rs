@@ -57,6 +57,7 @@ struct Publish {
     only: Vec<DistName>,
     #[serde(default)]
     exclude: Vec<DistName>,
+    max_new_per_run: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,6 +209,7 @@ impl File {
             http_timeout: self.http_timeout.map(|t| t.0),
             mirrors,
             only: self.publish.only.into_iter().map(|d| d.0).collect(),
+            max_new_per_run: self.publish.max_new_per_run,
             overrides,
             review: self.review,
             stand_ins,

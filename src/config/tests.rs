@@ -386,6 +386,7 @@ fn the_example_config_parses_and_sets_every_key() {
     assert_eq!(c.http_timeout, Some(30));
     assert!(c.mirrors.is_some_and(|m| !m.is_empty()) && c.review.is_some());
     assert!(!c.stand_ins.packages.is_empty() && !c.stand_ins.maintainers.is_empty());
+    assert_eq!(c.max_new_per_run, Some(25));
     let o = &c.overrides;
     assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
     let some = |f: fn(&DistOverride) -> bool| o.dists.values().any(f);
@@ -410,6 +411,7 @@ fn the_example_config_parses_and_sets_every_key() {
         "[publish]",
         "only",
         "exclude",
+        "max-new-per-run",
         "[system.native]",
         "[system.bin]",
         "auth",

@@ -11,6 +11,9 @@ pub const DEFAULT_MAINTAINER: &str = "raku-aur <raku-aur@example.invalid>";
 pub const DEFAULT_REMOTE: &str = "ssh://aur@aur.archlinux.org/{pkgbase}.git";
 /// The AUR's bulk metadata, which it asks bulk readers to use instead of its RPC.
 pub const DEFAULT_AUR_METADATA: &str = "https://aur.archlinux.org/packages-meta-ext-v1.json.gz";
+/// New packages per run: enough to make progress, few enough for a maintainer to review and
+/// for the AUR not to see a flood.
+pub const DEFAULT_MAX_NEW_PER_RUN: usize = 25;
 /// How long an HTTP server may stay silent.
 pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -77,6 +77,8 @@ pub struct SyncOptions {
     /// AUR packages and maintainers trusted to stand in for a distribution, beyond the
     /// shipped list.
     pub stand_ins: StandIns,
+    /// At most this many packages the AUR does not have yet go up in one run.
+    pub max_new_per_run: usize,
 }
 
 /// The settings cannot be used; each message says what to do.

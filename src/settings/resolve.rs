@@ -316,6 +316,13 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
         || DEFAULT_AUR_METADATA.to_string(),
         |m| toml_str(m),
     );
+    let (max_new_per_run, _) = r.pick(
+        "publish.max-new-per-run",
+        None,
+        |c| c.max_new_per_run,
+        || DEFAULT_MAX_NEW_PER_RUN,
+        |n| n.to_string(),
+    );
     let review: Option<ReviewPolicy> = r.config.and_then(|c| c.review.clone());
     if review.is_none() {
         r.listing.push(Setting {
@@ -361,6 +368,7 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
                 stand_ins: r
                     .config
                     .map_or_else(Default::default, |c| c.stand_ins.clone()),
+                max_new_per_run,
             },
         },
     }

@@ -15,13 +15,14 @@
 
 mod job;
 mod keywords;
+mod pace;
 mod pkgrel;
 mod record;
 mod run;
 mod status;
 mod verify;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::Context;
@@ -29,7 +30,7 @@ use serde::Serialize;
 
 use crate::aur::AurMetadata;
 use crate::fetch::HttpCache;
-use crate::pipeline::{AurContext, render_all};
+use crate::pipeline::{AurContext, Rendered, render_all};
 use crate::publish::git::{Identity, RemoteAuth};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::review::queue;
@@ -64,6 +65,40 @@ pub struct SyncReport {
     pub packages: Vec<PackageOutcome>,
     pub held: Vec<crate::plan::Held>,
     pub covered: Vec<crate::plan::Covered>,
+    pub pace: PaceReport,
+}
+
+/// How the publication pace split this run's new packages.
+#[derive(Debug, Serialize)]
+pub struct PaceReport {
+    pub max_new_per_run: usize,
+    /// New packages this run may publish.
+    pub new_this_run: usize,
+    /// New packages left for later runs.
+    pub waiting: usize,
+    /// Runs, this one included, that the new packages need at this pace.
+    pub runs_needed: usize,
+}
+
+/// Splits the new packages (neither recorded as published nor ours on the AUR) into those
+/// this run publishes and those that wait (see [`pace`]).
+fn pace_new_packages(
+    rendered: &[Rendered],
+    published: &PublishedRecord,
+    aur: &AurContext,
+    max_new: usize,
+) -> pace::Paced {
+    let ours = aur.meta.versions_of(&aur.account);
+    let needs: BTreeMap<String, BTreeSet<String>> = rendered
+        .iter()
+        .map(|r| (r.model.pkgname.to_string(), r.needs.clone()))
+        .collect();
+    let new: BTreeSet<String> = needs
+        .keys()
+        .filter(|name| !published.has(name) && !ours.contains_key(*name))
+        .cloned()
+        .collect();
+    pace::pace(&needs, &new, max_new)
 }
 
 /// `raku-aur sync`.
@@ -106,7 +141,27 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         .collect();
     let order = crate::plan::order::dependency_order(&needs);
 
-    let mut run = Run::new(settings, &auth, &identity, published)?;
+    let paced = pace_new_packages(
+        &rendered,
+        &published,
+        &aur,
+        settings.options.max_new_per_run,
+    );
+    if !paced.later.is_empty() {
+        tracing::info!(
+            now = paced.now.len(),
+            later = paced.later.len(),
+            runs = paced.runs,
+            "new packages are paced; the rest wait for later runs"
+        );
+    }
+    let pace = PaceReport {
+        max_new_per_run: settings.options.max_new_per_run,
+        new_this_run: paced.now.len(),
+        waiting: paced.later.len(),
+        runs_needed: paced.runs,
+    };
+    let mut run = Run::new(settings, &auth, &identity, published, paced)?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
     let bar = crate::progress::bar("packages", order.len());
     for index in order {
@@ -126,6 +181,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
             packages: outcomes,
             held: plan.held,
             covered: plan.covered,
+            pace,
         },
     )?;
     Ok(if run.nothing_failed() {

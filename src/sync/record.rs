@@ -59,6 +59,11 @@ impl PublishedRecord {
             .is_some_and(|p| p.input_digest == input_digest)
     }
 
+    /// Whether `pkgbase` was ever confirmed on the server.
+    pub(super) fn has(&self, pkgbase: &str) -> bool {
+        self.file.packages.contains_key(pkgbase)
+    }
+
     /// The scripts of every package recorded, by name (packages without any left out).
     pub(super) fn scripts(&self) -> BTreeMap<String, Vec<String>> {
         self.file

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::job::{ForReview, Gate, Job, PublishError, Step, publish_one};
+use super::pace::Paced;
 use super::record::PublishedRecord;
 use super::{PackageOutcome, PackageStatus, keywords};
 use crate::pipeline::Rendered;
@@ -30,6 +31,9 @@ pub(super) struct Run<'a> {
     withheld: BTreeSet<String>,
     /// Packages in a row whose server could not be reached; see [`UNREACHABLE_IN_A_ROW`].
     unreachable_in_a_row: usize,
+    /// New packages the publication pace leaves for later runs.
+    paced: Paced,
+    max_new_per_run: usize,
 }
 
 /// After this many packages in a row found the server unreachable, the rest are not tried:
@@ -42,6 +46,7 @@ impl<'a> Run<'a> {
         auth: &'a RemoteAuth,
         identity: &'a Identity,
         published: PublishedRecord,
+        paced: Paced,
     ) -> anyhow::Result<Self> {
         let queue = Queue::new(&settings.state);
         let (queued, unreadable) = queue.load()?;
@@ -58,6 +63,8 @@ impl<'a> Run<'a> {
             failed: BTreeSet::new(),
             withheld: BTreeSet::new(),
             unreachable_in_a_row: 0,
+            paced,
+            max_new_per_run: settings.options.max_new_per_run,
         })
     }
 
@@ -102,12 +109,22 @@ impl<'a> Run<'a> {
                 "same input as the last confirmed push".into(),
             ));
         }
+        if self.paced.later.contains(&pkgbase) {
+            // Not a failure: the pace lets it up in a later run.
+            let detail = format!(
+                "waiting: publication pace ({} new packages per run; the new packages need {} runs)",
+                self.max_new_per_run, self.paced.runs
+            );
+            self.withheld.insert(pkgbase);
+            return Ok(outcome(r, PackageStatus::Waiting, detail));
+        }
         let withheld_deps = among(&r.needs, &self.withheld);
         if !withheld_deps.is_empty() && !same_input {
             // Not for an input already published (also in a dry run): it has nothing to
             // wait for, and a rejected dependency would otherwise keep it waiting for good.
             let detail = format!(
-                "needs {}, which is held back for review in this run",
+                "needs {}, which is held back for review or waits for the publication pace in \
+                 this run",
                 join(&withheld_deps)
             );
             self.withheld.insert(pkgbase);

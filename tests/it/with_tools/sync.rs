@@ -292,6 +292,63 @@ fn an_unknown_client_key_stops_the_run_without_looping() {
     assert_eq!(world.aur.connections() - before, 1, "{}", world.aur.log());
 }
 
+/// First publications are paced: with `max-new-per-run = 2`, six new packages need three
+/// runs; the ones left wait (not a failure) and the report says how many runs it takes.
+#[test]
+fn new_packages_go_up_at_the_configured_pace() {
+    let solo: Vec<Value> = (1..=5)
+        .map(|i| {
+            common::fixtures::index_entry(&serde_json::json!({
+                "name": format!("Paced::N{i}"),
+                "version": "1.0",
+                "auth": "zef:paced",
+                "description": "one of five independent distributions",
+                "license": "Artistic-2.0",
+                "provides": { format!("Paced::N{i}"): format!("lib/Paced/N{i}.rakumod") },
+            }))
+        })
+        .collect();
+    let world = World::new(&solo, &aur_metadata(&[]));
+    let config = world.path("pace.toml");
+    std::fs::write(&config, "[publish]\nmax-new-per-run = 2\n").unwrap();
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
+        common::sync_cmd::add_sync_args(
+            &mut command,
+            world.root(),
+            &world.http,
+            &world.aur,
+            &key,
+            &known_hosts,
+        );
+        let out = command
+            .args(["--config", config.to_str().unwrap()])
+            .output()
+            .expect("raku-aur runs");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let report = world.report();
+        let pushed = report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["status"] == "pushed")
+            .count();
+        (pushed, report["pace"].clone())
+    };
+    let (pushed, pace) = run();
+    assert_eq!(pushed, 2);
+    assert_eq!(pace["runs_needed"], 3, "{pace}");
+    assert_eq!(pace["waiting"], 3, "{pace}");
+    let waiting = world.status_of("raku-paced-n5");
+    assert_eq!(waiting, "waiting");
+    let (pushed, pace) = run();
+    assert_eq!((pushed, pace["runs_needed"].as_u64()), (2, Some(2)));
+    let (pushed, pace) = run();
+    assert_eq!((pushed, pace["runs_needed"].as_u64()), (1, Some(1)));
+    assert_eq!(world.aur.repo_names().len(), 5);
+}
+
 /// A server that is down for one package is down for all: after three packages in a row
 /// could not reach it, the others are not tried (failed, for the next run to retry).
 #[test]
