@@ -27,6 +27,17 @@ pub struct AurPackage {
     pub depends: Vec<String>,
     #[serde(default)]
     pub provides: Vec<String>,
+    #[serde(default)]
+    pub co_maintainers: Vec<String>,
+    /// Unix time it was flagged out of date; `None` when it is not.
+    #[serde(default)]
+    pub out_of_date: Option<i64>,
+    #[serde(default)]
+    pub last_modified: Option<i64>,
+    #[serde(default)]
+    pub num_votes: Option<u64>,
+    #[serde(default)]
+    pub popularity: Option<f64>,
 }
 
 /// A package that runs on rakudo (depends on `rakudo`, `perl6` or `raku`): a Raku module.
@@ -149,6 +160,21 @@ impl AurMetadata {
             .filter(|p| p.maintainer.as_deref() == Some(our_account))
             .filter_map(|p| Some((p.name.clone(), Version::from_str(&p.version).ok()?)))
             .collect()
+    }
+
+    /// What `raku-aur legacy` shows of the package `name`.
+    pub(crate) fn facts(&self, name: &str) -> Option<crate::legacy::AurFacts> {
+        let p = self.packages.get(name)?;
+        Some(crate::legacy::AurFacts {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            maintainer: p.maintainer.clone(),
+            co_maintainers: p.co_maintainers.clone(),
+            out_of_date: p.out_of_date,
+            last_modified: p.last_modified,
+            votes: p.num_votes.unwrap_or(0),
+            popularity: p.popularity.unwrap_or(0.0),
+        })
     }
 
     /// Why the bot may not publish `pkgname`: the name exists on the AUR under another

@@ -83,6 +83,15 @@ pub enum Command {
     ///
     /// Exit status: 0 when sync could run with these settings; 2 otherwise.
     CheckConfig(SyncArgs),
+    /// List the AUR packages that stand in for distributions of the index (the hand-written
+    /// perl6-* packages and the like): their version against the index's newest, maintainer,
+    /// out-of-date flag, votes, how many of our packages they hold back, and the next step
+    /// (adopt an orphan, flag it out of date, ask the maintainer, file an orphan request),
+    /// with text to paste. The packages that hold back most come first.
+    ///
+    /// Exit status: 0 done; 2 nothing could be done (bad arguments or config, an unusable
+    /// index or AUR metadata).
+    Legacy(LegacyArgs),
 }
 
 /// The index, selection and download options that `render` and `sync` share.
@@ -158,6 +167,22 @@ pub struct SyncArgs {
     /// itself: they must be installed on this host.
     #[arg(long)]
     pub verify_build: bool,
+}
+
+/// `legacy`'s options: the index and the AUR's metadata, as `sync` reads them.
+#[derive(Debug, Args)]
+pub struct LegacyArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The AUR's package metadata (packages-meta-ext-v1.json[.gz]), as a path or URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub aur_metadata: Option<String>,
+    /// The bot's AUR account: packages it maintains are ours.
+    #[arg(long, value_name = "NAME")]
+    pub aur_user: Option<String>,
+    /// One JSON document on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `review`'s options.

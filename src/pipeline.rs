@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::aur::AurMetadata;
 use crate::fetch::HttpCache;
-use crate::index::{self, IndexLocation, Skipped};
+use crate::index::{self, IndexLocation, Release, Skipped};
 use crate::plan::{self, ExistingPackage, Held, OnAur, Plan};
 use crate::render::{self, model::PackageModel};
 use crate::settings::SourceSettings;
@@ -88,12 +88,44 @@ pub async fn render_all(
     aur: Option<&AurContext>,
 ) -> anyhow::Result<(Vec<Rendered>, Plan, Vec<Skipped>)> {
     let client = http_client(source.http_timeout)?;
+    let (releases, skipped) = read_indexes(source, &client).await?;
+    let mut plan = plan_against(source, aur, releases)?;
+
+    let fetcher = Fetcher::new(client, source.mirrors.clone(), &source.cache);
+    let urls: Vec<String> = plan.packages.iter().map(|p| p.source_url.clone()).collect();
+    let (facts, stats) = fetcher.facts_for(&urls).await.map_err(anyhow::Error::msg)?;
+    tracing::info!(
+        cached = stats.cached,
+        downloaded = stats.downloaded,
+        failed = stats.failed,
+        "tarballs"
+    );
+
+    let published_scripts = aur.map(|a| &a.published_scripts);
+    let rendered = render_planned(
+        &mut plan,
+        &facts,
+        &source.maintainer,
+        published_scripts.unwrap_or(&BTreeMap::new()),
+    )?;
+    Ok((rendered, plan, skipped))
+}
+
+/// Reads and parses every index, in order; a broken entry is skipped (and returned), an
+/// unusable index stops everything.
+///
+/// # Errors
+/// When an index cannot be read or parsed.
+pub async fn read_indexes(
+    source: &SourceSettings,
+    client: &reqwest::Client,
+) -> anyhow::Result<(Vec<Release>, Vec<Skipped>)> {
     let http_cache = HttpCache::new(&source.cache);
     let mut releases = Vec::new();
     let mut skipped = Vec::new();
     for (rank, arg) in source.indexes.iter().enumerate() {
         let location = IndexLocation::parse(arg);
-        let loaded = index::load(&location, &client, &http_cache)
+        let loaded = index::load(&location, client, &http_cache)
             .await
             .with_context(|| "check the --index argument; nothing was written")?;
         let parsed = index::parse_index(loaded.bytes(), &location.to_string(), rank)
@@ -124,6 +156,20 @@ pub async fn render_all(
         }
         skipped.extend(parsed.skipped);
     }
+    Ok((releases, skipped))
+}
+
+/// Plans `releases`; with `aur`, distributions a trusted AUR package ships are left to it,
+/// claims by untrusted ones and names taken by others hold packages back, and so does a
+/// dependency that exists nowhere.
+///
+/// # Errors
+/// When `--only` names a distribution the index does not have.
+pub fn plan_against(
+    source: &SourceSettings,
+    aur: Option<&AurContext>,
+    releases: Vec<Release>,
+) -> anyhow::Result<Plan> {
     let names: BTreeSet<&str> = releases.iter().map(|r| r.name.as_str()).collect();
     let mut existing: BTreeMap<String, ExistingPackage> = BTreeMap::new();
     let mut untrusted: Vec<(String, String)> = Vec::new();
@@ -189,25 +235,37 @@ pub async fn render_all(
         held = plan.held.len(),
         "planned"
     );
+    Ok(plan)
+}
 
-    let fetcher = Fetcher::new(client, source.mirrors.clone(), &source.cache);
-    let urls: Vec<String> = plan.packages.iter().map(|p| p.source_url.clone()).collect();
-    let (facts, stats) = fetcher.facts_for(&urls).await.map_err(anyhow::Error::msg)?;
-    tracing::info!(
-        cached = stats.cached,
-        downloaded = stats.downloaded,
-        failed = stats.failed,
-        "tarballs"
-    );
-
-    let published_scripts = aur.map(|a| &a.published_scripts);
-    let rendered = render_planned(
-        &mut plan,
-        &facts,
-        &source.maintainer,
-        published_scripts.unwrap_or(&BTreeMap::new()),
-    )?;
-    Ok((rendered, plan, skipped))
+/// Reads the AUR's metadata from a file, or downloads it conditionally through the cache;
+/// a download is kept as the last good copy only once it has parsed.
+pub async fn load_aur_metadata(
+    location: &str,
+    source: &SourceSettings,
+) -> anyhow::Result<AurMetadata> {
+    let unusable = || {
+        format!(
+            "the AUR metadata from {location} is unusable; without it nothing can be published safely"
+        )
+    };
+    if !crate::urls::is_http_url(location) {
+        let bytes = std::fs::read(location)
+            .with_context(|| format!("cannot read the AUR metadata {location}"))?;
+        return AurMetadata::parse(&bytes).with_context(unusable);
+    }
+    let client = http_client(source.http_timeout)?;
+    let cache = HttpCache::new(&source.cache);
+    let doc = cache.get(&client, location).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot get the AUR metadata, so nothing can be published safely and nothing was: {e}"
+        )
+    })?;
+    let meta = AurMetadata::parse(&doc.bytes).with_context(unusable)?;
+    if let Err(e) = cache.remember(&doc) {
+        tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
+    }
+    Ok(meta)
 }
 
 /// Renders every planned package from its tarball's facts, in memory: no I/O, so the

@@ -2,6 +2,7 @@
 //! ended. The exit status of every command is decided here, in [`main`], and nowhere else.
 
 mod check_config;
+mod legacy;
 mod render;
 mod review;
 mod sync;
@@ -101,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Render(args) => runtime.block_on(render::run(args, config)),
         Command::Sync(args) => runtime.block_on(sync::run(args, config)),
         Command::CheckConfig(args) => Ok(check_config::run(args, config)),
+        Command::Legacy(args) => runtime.block_on(legacy::run(args, config)),
         Command::Review(args) => review::show(args, config),
         Command::Approve(args) => review::approve(args, config),
         Command::Reject(args) => review::reject(args, config),

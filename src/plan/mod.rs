@@ -104,6 +104,12 @@ pub struct Covered {
     pub(crate) dist: String,
     /// The AUR package that ships it.
     pub(crate) by: String,
+    /// The distribution's name and the index's newest release as a pkgver (`None` when it
+    /// has none), for comparing with the package's version.
+    #[serde(skip)]
+    pub(crate) name: String,
+    #[serde(skip)]
+    pub(crate) newest: Option<PackageVersion>,
 }
 
 /// The outcome of planning.
@@ -224,6 +230,8 @@ pub fn plan(
             Some(Covered {
                 dist: escape_for_log(&release.identity()),
                 by: existing.get(name)?.pkgname.to_string(),
+                name: name.clone(),
+                newest: release.version.to_pkgver().ok(),
             })
         })
         .collect();

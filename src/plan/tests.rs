@@ -306,7 +306,9 @@ fn existing_aur_packages_replace_ours() {
         p.covered,
         [Covered {
             dist: "Dep:ver<0.7>".into(),
-            by: "perl6-dep".into()
+            by: "perl6-dep".into(),
+            name: "Dep".into(),
+            newest: Some(PackageVersion::new("0.7".into()).unwrap()),
         }]
     );
     assert_eq!(p.held.len(), 1);

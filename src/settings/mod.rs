@@ -20,7 +20,7 @@ pub use defaults::{
     default_cache_dir,
 };
 pub use origin::{Origin, Setting};
-pub use resolve::{SyncDraft, SyncResolution, render, source, state_dir, sync};
+pub use resolve::{SyncDraft, SyncResolution, legacy, render, source, state_dir, sync};
 
 /// Where the ecosystem comes from and how packages are made: what `render` and `sync` share.
 #[derive(Debug, Clone)]
@@ -79,6 +79,18 @@ pub struct SyncOptions {
     pub stand_ins: StandIns,
     /// At most this many packages the AUR does not have yet go up in one run.
     pub max_new_per_run: usize,
+}
+
+/// `legacy`'s settings.
+#[derive(Debug, Clone)]
+pub struct LegacySettings {
+    pub source: SourceSettings,
+    /// The AUR's metadata, a path or a URL.
+    pub aur_metadata: String,
+    /// The bot's AUR account, when known: packages it (co-)maintains are ours.
+    pub aur_user: Option<String>,
+    pub stand_ins: StandIns,
+    pub json: bool,
 }
 
 /// The settings cannot be used; each message says what to do.

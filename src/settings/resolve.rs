@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::defaults::*;
 use super::{
-    Origin, RenderSettings, Setting, SettingsError, SourceSettings, SyncOptions, SyncSettings,
+    LegacySettings, Origin, RenderSettings, Setting, SettingsError, SourceSettings, SyncOptions,
+    SyncSettings,
 };
-use crate::cli::{RenderArgs, SourceArgs, SyncArgs};
+use crate::cli::{LegacyArgs, RenderArgs, SourceArgs, SyncArgs};
 use crate::config::{
     Config, HttpTimeout, check_aur_user, check_maintainer, check_remote, default_path,
     is_placeholder, toml_list, toml_str,
@@ -190,6 +191,45 @@ pub fn render(args: RenderArgs, config: Option<&Config>) -> Result<RenderSetting
     Ok(RenderSettings {
         source: source(args.source, config)?,
         out: args.out,
+    })
+}
+
+/// `legacy`'s settings.
+///
+/// # Errors
+/// When a flag's value is invalid.
+pub fn legacy(args: LegacyArgs, config: Option<&Config>) -> Result<LegacySettings, SettingsError> {
+    let mut r = Resolver::new(config);
+    let source = resolve_source(args.source, &mut r);
+    let (aur_metadata, _) = r.pick(
+        "aur-metadata",
+        args.aur_metadata,
+        |c| c.aur_metadata.clone(),
+        || DEFAULT_AUR_METADATA.to_string(),
+        |m| toml_str(m),
+    );
+    let (aur_user, origin) = r.pick_required(
+        "aur-user",
+        args.aur_user,
+        |c| c.aur_user.clone(),
+        |u| toml_str(u),
+    );
+    if let (Some(user), Origin::Flag) = (&aur_user, origin)
+        && let Err(e) = check_aur_user(user.clone())
+    {
+        r.problems.push(format!("--aur-user: {e}"));
+    }
+    if !r.problems.is_empty() {
+        return Err(SettingsError::Unusable {
+            problems: r.problems,
+        });
+    }
+    Ok(LegacySettings {
+        source,
+        aur_metadata,
+        aur_user,
+        stand_ins: config.map_or_else(Default::default, |c| c.stand_ins.clone()),
+        json: args.json,
     })
 }
 

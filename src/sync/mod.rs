@@ -28,13 +28,11 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::aur::AurMetadata;
-use crate::fetch::HttpCache;
 use crate::pipeline::{AurContext, Rendered, render_all};
 use crate::publish::git::{Identity, RemoteAuth};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::review::queue;
-use crate::settings::{SourceSettings, SyncSettings};
+use crate::settings::SyncSettings;
 use record::PublishedRecord;
 use run::Run;
 pub use status::PackageStatus;
@@ -126,7 +124,11 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         .parse()
         .context("--maintainer must be `Name <email>`: it is the commits' author")?;
     let auth = remote_auth(settings)?;
-    let meta = load_aur_metadata(&settings.options.aur_metadata, &settings.options.source).await?;
+    let meta = crate::pipeline::load_aur_metadata(
+        &settings.options.aur_metadata,
+        &settings.options.source,
+    )
+    .await?;
     let published = PublishedRecord::load(&settings.state)?;
     let aur = AurContext {
         meta,
@@ -228,31 +230,4 @@ fn print_summary(outcomes: &[PackageOutcome], held: usize) {
         held,
         "sync finished"
     );
-}
-
-/// Reads the AUR's metadata from a file, or downloads it conditionally through the cache;
-/// a download is kept as the last good copy only once it has parsed.
-async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::Result<AurMetadata> {
-    let unusable = || {
-        format!(
-            "the AUR metadata from {location} is unusable; without it nothing can be published safely"
-        )
-    };
-    if !crate::urls::is_http_url(location) {
-        let bytes = std::fs::read(location)
-            .with_context(|| format!("cannot read the AUR metadata {location}"))?;
-        return AurMetadata::parse(&bytes).with_context(unusable);
-    }
-    let client = crate::pipeline::http_client(source.http_timeout)?;
-    let cache = HttpCache::new(&source.cache);
-    let doc = cache.get(&client, location).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot get the AUR metadata, so nothing can be published safely and nothing was: {e}"
-        )
-    })?;
-    let meta = AurMetadata::parse(&doc.bytes).with_context(unusable)?;
-    if let Err(e) = cache.remember(&doc) {
-        tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
-    }
-    Ok(meta)
 }

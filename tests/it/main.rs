@@ -8,6 +8,7 @@ mod common;
 
 mod config;
 mod infra;
+mod legacy;
 mod render;
 mod terminal;
 mod with_tools;
