@@ -285,7 +285,8 @@ mod tests {
         let mut quoted = coverage("perl6-x", "0.1-1", Some("human"));
         quoted.dist = "It's::Fine".into();
         let r = step(quoted).1.unwrap();
-        assert!(r.ends_with(r#"flag perl6-x 'It'\''s::Fine 0.21.0 is released in the Raku ecosystem (the package has 0.1-1)'"#), "{r}");
+        // Escaped for display (quoted, as it is not a plain name), then quoted for the shell.
+        assert!(r.ends_with(r#"flag perl6-x '"It'\''s::Fine" 0.21.0 is released in the Raku ecosystem (the package has 0.1-1)'"#), "{r}");
         let mut flagged = coverage("perl6-json-fast", "0.9.10-1", Some("human"));
         flagged.package.out_of_date = Some(NOW - 30 * DAY);
         let (s, r) = step(flagged.clone());
