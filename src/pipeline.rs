@@ -122,6 +122,14 @@ pub async fn render_all(
             "the config file names a distribution the index does not have; check its spelling"
         );
     }
+    for (module, dist) in &plan.pins_not_provided {
+        tracing::warn!(
+            module = %module,
+            dist = %dist,
+            config = %source.overrides.origin,
+            "the config file's provider-of names a module the distribution does not provide; check its spelling (packages that need the module are held)"
+        );
+    }
     if let Some(aur) = aur {
         let taken: Vec<(String, String)> = plan
             .packages
