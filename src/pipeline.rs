@@ -19,13 +19,37 @@ use crate::render::{self, model::PackageModel};
 use crate::settings::SourceSettings;
 use crate::tarball::{Fetcher, TarballFacts};
 
-/// `report.json`.
+/// `report.json`: every list sorted, so that the same input gives the same bytes whatever
+/// the order of the index's entries.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub rendered: Vec<RenderedEntry>,
     pub held: Vec<Held>,
     /// Index entries that could not be read at all.
     pub skipped: Vec<Skipped>,
+}
+
+impl Report {
+    /// The report with every list in a fixed order: packages by pkgbase, the rest by their
+    /// fields in order, so ties are broken too.
+    fn sorted(
+        mut rendered: Vec<RenderedEntry>,
+        mut held: Vec<Held>,
+        mut skipped: Vec<Skipped>,
+    ) -> Report {
+        rendered.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
+        for entry in &mut rendered {
+            entry.depends.sort();
+            entry.notes.sort();
+        }
+        held.sort();
+        skipped.sort();
+        Report {
+            rendered,
+            held,
+            skipped,
+        }
+    }
 }
 
 /// One rendered package in the report.
@@ -293,8 +317,8 @@ pub fn write_out(
                 .with_context(|| format!("cannot remove stale {}", path.display()))?;
         }
     }
-    let report = Report {
-        rendered: rendered
+    let report = Report::sorted(
+        rendered
             .iter()
             .map(|r| RenderedEntry {
                 dist: r.dist.clone(),
@@ -307,7 +331,7 @@ pub fn write_out(
             .collect(),
         held,
         skipped,
-    };
+    );
     let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
     json.push(b'\n');
     crate::fsutil::write_atomically(&out.join("report.json"), &json)

@@ -85,7 +85,7 @@ pub struct PlannedPackage {
 }
 
 /// A distribution that will not be rendered, and the one-line reason.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Held {
     /// The release's Raku identity (`Name:ver<..>:auth<..>`), escaped for display.
     pub(crate) dist: String,
@@ -102,7 +102,7 @@ pub struct ExistingPackage {
 }
 
 /// A distribution left to an existing AUR package.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Covered {
     pub(crate) dist: String,
     /// The AUR package that ships it.

@@ -56,7 +56,7 @@ pub struct PackageOutcome {
     pub detail: String,
 }
 
-/// `report.json` in the state directory.
+/// `report.json` in the state directory: every list sorted (see [`write_report`]).
 #[derive(Debug, Serialize)]
 pub struct SyncReport {
     pub dry_run: bool,
@@ -113,11 +113,10 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
     }
     // The summary line below says what the bar said.
     bar.finish_and_clear();
-    outcomes.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
     print_summary(&outcomes, plan.held.len());
     write_report(
         &settings.state,
-        &SyncReport {
+        SyncReport {
             dry_run: settings.options.dry_run,
             packages: outcomes,
             held: plan.held,
@@ -146,8 +145,13 @@ fn remote_auth(settings: &SyncSettings) -> anyhow::Result<RemoteAuth> {
     })
 }
 
-fn write_report(state: &Path, report: &SyncReport) -> anyhow::Result<()> {
-    let mut json = serde_json::to_vec_pretty(report).expect("report serialises");
+/// Writes `report` with every list sorted (packages by pkgbase, the rest by their fields in
+/// order), so that the same run gives the same bytes whatever the order it went in.
+fn write_report(state: &Path, mut report: SyncReport) -> anyhow::Result<()> {
+    report.packages.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
+    report.held.sort();
+    report.covered.sort();
+    let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
     json.push(b'\n');
     let path = state.join("report.json");
     crate::fsutil::write_atomically(&path, &json)
@@ -195,4 +199,78 @@ async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::R
         tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
     }
     Ok(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Covered, Held};
+
+    fn report(reverse: bool) -> SyncReport {
+        let mut packages = vec![
+            PackageOutcome {
+                pkgbase: "raku-a".into(),
+                pkgver: "1".into(),
+                status: PackageStatus::Unchanged,
+                detail: "same input".into(),
+            },
+            PackageOutcome {
+                pkgbase: "raku-b".into(),
+                pkgver: "2".into(),
+                status: PackageStatus::Pushed,
+                detail: "Update to 2".into(),
+            },
+        ];
+        let mut held = vec![
+            Held {
+                dist: "A:ver<1>".into(),
+                reason: "one".into(),
+            },
+            Held {
+                dist: "A:ver<1>".into(),
+                reason: "two".into(),
+            },
+            Held {
+                dist: "B:ver<1>".into(),
+                reason: "one".into(),
+            },
+        ];
+        let mut covered = vec![
+            Covered {
+                dist: "C:ver<1>".into(),
+                by: "perl6-c".into(),
+            },
+            Covered {
+                dist: "D:ver<1>".into(),
+                by: "d".into(),
+            },
+        ];
+        if reverse {
+            packages.reverse();
+            held.reverse();
+            covered.reverse();
+        }
+        SyncReport {
+            dry_run: false,
+            packages,
+            held,
+            covered,
+        }
+    }
+
+    #[test]
+    fn the_report_s_lists_are_sorted_whatever_order_they_came_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = |reverse| {
+            write_report(dir.path(), report(reverse)).unwrap();
+            std::fs::read(dir.path().join("report.json")).unwrap()
+        };
+        let forward = bytes(false);
+        assert_eq!(forward, bytes(true));
+        let text = String::from_utf8(forward).unwrap();
+        let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
+        assert!(at("raku-a") < at("raku-b"));
+        assert!(at("\"one\"") < at("\"two\""));
+        assert!(at("perl6-c") < at("\"d\""));
+    }
 }
