@@ -68,7 +68,7 @@ impl Release {
 }
 
 /// An entry that was left out, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Skipped {
     /// Which entry: its name and version if it has them, else its position.
     pub entry: String,

@@ -20,13 +20,37 @@ use crate::settings::SourceSettings;
 use crate::stand_ins::StandIns;
 use crate::tarball::{Fetcher, TarballFacts};
 
-/// `report.json`.
+/// `report.json`: every list sorted, so that the same input gives the same bytes whatever
+/// the order of the index's entries.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub rendered: Vec<RenderedEntry>,
     pub held: Vec<Held>,
     /// Index entries that could not be read at all.
     pub skipped: Vec<Skipped>,
+}
+
+impl Report {
+    /// The report with every list in a fixed order: packages by pkgbase, the rest by their
+    /// fields in order, so ties are broken too.
+    fn sorted(
+        mut rendered: Vec<RenderedEntry>,
+        mut held: Vec<Held>,
+        mut skipped: Vec<Skipped>,
+    ) -> Report {
+        rendered.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
+        for entry in &mut rendered {
+            entry.depends.sort();
+            entry.notes.sort();
+        }
+        held.sort();
+        skipped.sort();
+        Report {
+            rendered,
+            held,
+            skipped,
+        }
+    }
 }
 
 /// One rendered package in the report.
@@ -202,6 +226,14 @@ pub fn plan_against(
             dist = %name,
             config = %source.overrides.origin,
             "the config file names a distribution the index does not have; check its spelling"
+        );
+    }
+    for (module, dist) in &plan.pins_not_provided {
+        tracing::warn!(
+            module = %module,
+            dist = %dist,
+            config = %source.overrides.origin,
+            "the config file's provider-of names a module the distribution does not provide; check its spelling (packages that need the module are held)"
         );
     }
     if let Some(aur) = aur {
@@ -436,8 +468,8 @@ pub fn write_out(
                 .with_context(|| format!("cannot remove stale {}", path.display()))?;
         }
     }
-    let report = Report {
-        rendered: rendered
+    let report = Report::sorted(
+        rendered
             .iter()
             .map(|r| RenderedEntry {
                 dist: r.dist.clone(),
@@ -450,7 +482,7 @@ pub fn write_out(
             .collect(),
         held,
         skipped,
-    };
+    );
     let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
     json.push(b'\n');
     crate::fsutil::write_atomically(&out.join("report.json"), &json)

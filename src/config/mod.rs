@@ -97,22 +97,31 @@ pub fn load(explicit: Option<&Path>) -> Result<Option<Config>, ConfigError> {
 /// [`ConfigError::Invalid`] with the line and key of the first problem.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let file: schema::File = toml::from_str(text).map_err(|e| {
-        let (line, column) = match e.span() {
-            Some(span) => {
-                let (l, c) = error::line_column(text, span.start);
+    let invalid = |at: Option<usize>, message: String| {
+        let (line, column) = match at {
+            Some(offset) => {
+                let (l, c) = error::line_column(text, offset);
                 (Some(l), Some(c))
             }
             None => (None, None),
         };
         ConfigError::Invalid {
-            key: e.span().and_then(|span| error::key_at(text, span.start)),
+            key: at.and_then(|offset| error::key_at(text, offset)),
             path: path.clone(),
             line,
             column,
-            message: e.message().trim_end().to_string(),
+            message,
         }
+    };
+    let file: schema::File = toml::from_str(text).map_err(|e| {
+        invalid(
+            e.span().map(|span| span.start),
+            e.message().trim_end().to_string(),
+        )
     })?;
+    if let Some((span, message)) = file.provider_claimed_twice() {
+        return Err(invalid(Some(span.start), message));
+    }
     let base = path.parent().unwrap_or(Path::new("/")).to_path_buf();
     file.into_config(path, &base)
 }

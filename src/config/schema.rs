@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use super::toml_text::{toml_key, toml_list, toml_str};
 use super::values::*;
@@ -80,9 +81,42 @@ struct Dist {
     #[serde(default)]
     skip_check: bool,
     hold: Option<Reason>,
+    /// Spanned, so that a module two distributions claim is reported at its line.
+    #[serde(default)]
+    provider_of: Vec<Spanned<ModuleName>>,
 }
 
 impl File {
+    /// The first `provider-of` entry, in the file's order, naming a module that an earlier
+    /// entry already gave to another distribution: its byte span and the message. A module
+    /// has one provider, so two would leave the choice to chance.
+    pub(super) fn provider_claimed_twice(&self) -> Option<(std::ops::Range<usize>, String)> {
+        let mut claims: Vec<(&Spanned<ModuleName>, &str)> = self
+            .dist
+            .iter()
+            .flat_map(|(dist, d)| d.provider_of.iter().map(move |m| (m, dist.0.as_str())))
+            .collect();
+        claims.sort_by_key(|(m, _)| m.span().start);
+        let mut claimed: BTreeMap<&str, &str> = BTreeMap::new();
+        for (module, dist) in claims {
+            let name = module.get_ref().0.as_str();
+            match claimed.insert(name, dist) {
+                Some(earlier) if earlier != dist => {
+                    return Some((
+                        module.span(),
+                        format!(
+                            "{} is already the provider-of {}; a module has one provider",
+                            escape_for_log(earlier),
+                            escape_for_log(name)
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     pub(super) fn into_config(self, path: PathBuf, base: &Path) -> Result<Config, ConfigError> {
         let location = |l: Location| -> Result<String, ConfigError> {
             if is_http_url(&l.0) {
@@ -153,6 +187,10 @@ impl File {
             if let Some(hold) = &d.hold {
                 shown.push((key("hold"), toml_str(&hold.0)));
             }
+            if !d.provider_of.is_empty() {
+                let modules: Vec<&String> = d.provider_of.iter().map(|m| &m.get_ref().0).collect();
+                shown.push((key("provider-of"), toml_list(&modules)));
+            }
             dists.insert(
                 name.0,
                 DistOverride {
@@ -161,6 +199,11 @@ impl File {
                     drop_depends: d.drop_depends.into_iter().map(|n| n.0).collect(),
                     skip_check: d.skip_check,
                     hold: d.hold.map(|h| h.0),
+                    provider_of: d
+                        .provider_of
+                        .into_iter()
+                        .map(|m| m.into_inner().0)
+                        .collect(),
                 },
             );
         }

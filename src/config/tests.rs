@@ -65,6 +65,7 @@ extra-depends = ["Baz:ver<1.2+>", "curl:from<bin>"]
 drop-depends = ["Broken::Thing"]
 skip-check = true
 hold = "  waits for rakudo 2026.05  "
+provider-of = ["Foo::Bar::Escape", "Foo::Shared"]
 
 [review]
 changes = ["first-publication", "license-change"]
@@ -128,6 +129,10 @@ fn a_full_config_parses_into_types_with_paths_resolved() {
     assert_eq!(d.drop_depends, ["Broken::Thing".to_string()].into());
     assert!(d.skip_check);
     assert_eq!(d.hold.as_deref(), Some("waits for rakudo 2026.05"));
+    assert_eq!(
+        d.provider_of,
+        ["Foo::Bar::Escape".to_string(), "Foo::Shared".to_string()].into()
+    );
     let review = c.review.unwrap();
     assert_eq!(
         review.changes,
@@ -148,6 +153,10 @@ fn a_full_config_parses_into_types_with_paths_resolved() {
             ("dist.\"Foo::Bar\".drop-depends", r#"["Broken::Thing"]"#),
             ("dist.\"Foo::Bar\".skip-check", "true"),
             ("dist.\"Foo::Bar\".hold", r#""waits for rakudo 2026.05""#),
+            (
+                "dist.\"Foo::Bar\".provider-of",
+                r#"["Foo::Bar::Escape", "Foo::Shared"]"#
+            ),
             (
                 "review.changes",
                 r#"["first-publication", "license-change"]"#
@@ -307,6 +316,25 @@ fn bad_values_are_errors_with_line_and_key() {
             "is not a valid URL",
         ),
         (
+            "[dist.\"Foo\"]\nprovider-of = [\"Foo::Bar\", \"Foo::Baz:ver<1>\"]\n",
+            2,
+            "dist.Foo.provider-of",
+            "Foo::Baz:ver<1> is not a module name (like JSON::Fast)",
+        ),
+        (
+            "[dist.\"A\"]\nprovider-of = [\"X::Y\"]\n\n[dist.\"B\"]\nhold = \"why\"\nprovider-of = [\"Z\", \"X::Y\"]\n",
+            6,
+            "dist.B.provider-of",
+            "A is already the provider-of X::Y; a module has one provider",
+        ),
+        (
+            // The file's order, not the names' order, says which claim came second.
+            "[dist.\"B\"]\nprovider-of = [\"X::Y\"]\n[dist.\"A\"]\nprovider-of = [\"X::Y\"]\n",
+            4,
+            "dist.A.provider-of",
+            "B is already the provider-of X::Y",
+        ),
+        (
             "[dist.\"Foo\"]\nskip-check = \"yes\"\n",
             2,
             "dist.Foo.skip-check",
@@ -395,6 +423,7 @@ fn the_example_config_parses_and_sets_every_key() {
     assert!(some(|d| !d.drop_depends.is_empty()));
     assert!(some(|d| d.skip_check));
     assert!(some(|d| d.hold.is_some()));
+    assert!(some(|d| !d.provider_of.is_empty()));
     // Every key of the file's shape appears in the example, uncommented.
     for key in [
         "maintainer",
@@ -419,6 +448,7 @@ fn the_example_config_parses_and_sets_every_key() {
         "drop-depends",
         "skip-check",
         "hold",
+        "provider-of",
         "[review]",
         "[trust]",
         "changes",

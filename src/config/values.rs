@@ -66,6 +66,10 @@ validated!(
 validated!(UrlPrefix(String) = check_url_prefix);
 validated!(DistName(String) = check_dist_name);
 validated!(
+    /// A module name as `provides` writes it: `URI::Escape`, no adverbs.
+    ModuleName(String) = check_module_name
+);
+validated!(
     /// A native library or program name as META6 writes it after `:from<...>`.
     SystemName(String) = check_system_name
 );
@@ -178,12 +182,15 @@ fn check_location(s: String) -> Result<String, String> {
 
 /// A distribution (or module) name as META6 writes it: `JSON::Fast`, no adverbs.
 fn check_dist_name(s: String) -> Result<String, String> {
-    let not_a_name = || {
-        format!(
-            "{} is not a distribution name (like JSON::Fast)",
-            escape_for_log(&s)
-        )
-    };
+    check_plain_name(s, "distribution")
+}
+
+fn check_module_name(s: String) -> Result<String, String> {
+    check_plain_name(s, "module")
+}
+
+/// A name as a dependency request writes it, without adverbs; `what` names it in the error.
+fn check_plain_name(s: String, what: &str) -> Result<String, String> {
     match s.parse::<DepSpec>() {
         Ok(DepSpec::Module(ModuleRequest {
             name,
@@ -191,7 +198,10 @@ fn check_dist_name(s: String) -> Result<String, String> {
             auth: None,
             api: None,
         })) if name == s => Ok(s),
-        _ => Err(not_a_name()),
+        _ => Err(format!(
+            "{} is not a {what} name (like JSON::Fast)",
+            escape_for_log(&s)
+        )),
     }
 }
 

@@ -11,8 +11,11 @@
 //!   AUR name cannot hold is held back, and two distributions that map to one name are both
 //!   held back (a collision is reported, never resolved by overwriting).
 //! - **Dependencies.** A request names a module or a distribution; it resolves to the
-//!   selected release that has that name, else to the one whose `provides` has it, honouring
-//!   `:ver`, `:auth` and `:api` with Rakudo's matching rules. runtime → `depends` (plus
+//!   selected release that has that name, else to one whose `provides` has it, honouring
+//!   `:ver`, `:auth` and `:api` with Rakudo's matching rules. When several provide it, the
+//!   rule of `providers.rs` picks one that a newcomer cannot displace: the operator's choice,
+//!   the distribution of that name, one by the requester's auth, the one longest in the
+//!   index, then the name. runtime → `depends` (plus
 //!   `rakudo`), build → `makedepends`, test → `checkdepends`, recommends → `optdepends`.
 //!   Modules that ship with rakudo are dropped; `:from<native|bin|Perl5>` go through
 //!   `system.rs`. A `:ver<1.2+>` becomes `>=`; a pin `:ver<1.2>` (Rakudo: any 1.2.x) becomes
@@ -22,10 +25,12 @@
 //! - **The operator's [`Overrides`]** (the config file) apply on top: an auth pin makes
 //!   selection prefer that auth and holds the distribution when the index has no release by
 //!   it; `exclude` and `hold` hold it; dropped requests leave every phase before resolution,
-//!   extra requests join the runtime phase; skip-check clears the test phase and `check()`.
+//!   extra requests join the runtime phase; skip-check clears the test phase and `check()`;
+//!   `provider-of` names the provider of a module.
 //!
-//! Each rule has its file: `select.rs`, `naming.rs`, `resolve.rs` (with `system.rs` for what
-//! is not Raku), `holds.rs` and `overrides.rs`; this one holds the types and runs them in order.
+//! Each rule has its file: `select.rs`, `naming.rs`, `resolve.rs` (with `providers.rs` for
+//! the choice among providers and `system.rs` for what is not Raku), `holds.rs` and
+//! `overrides.rs`; this one holds the types and runs them in order.
 
 pub(crate) mod license;
 pub(crate) mod overrides;
@@ -37,6 +42,7 @@ mod epochs;
 mod holds;
 mod naming;
 pub(crate) mod order;
+mod providers;
 mod resolve;
 mod select;
 
@@ -82,7 +88,7 @@ pub struct PlannedPackage {
 }
 
 /// A distribution that will not be rendered, and the one-line reason.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Held {
     /// The release's Raku identity (`Name:ver<..>:auth<..>`), escaped for display.
     pub(crate) dist: String,
@@ -99,7 +105,7 @@ pub struct ExistingPackage {
 }
 
 /// A distribution left to an existing AUR package.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Covered {
     pub(crate) dist: String,
     /// The AUR package that ships it.
@@ -124,6 +130,10 @@ pub struct Plan {
     /// Distributions the config file names that the index does not have (a typo, or gone
     /// upstream): the operator hears of them, the run goes on. Sorted, escaped for display.
     pub(crate) unknown_in_config: Vec<String>,
+    /// `(module, distribution)` pairs of the config file's `provider-of` where that
+    /// distribution's release does not provide the module: requests for it are held. Sorted,
+    /// escaped for display.
+    pub(crate) pins_not_provided: Vec<(String, String)>,
 }
 
 /// The plan cannot be made as asked.
@@ -156,6 +166,7 @@ pub fn plan(
     overrides: &Overrides,
 ) -> Result<Plan, PlanError> {
     let existing = &on_aur.existing;
+    let first_releases = providers::first_releases(&releases);
     let selected = select::select(releases, overrides);
     let missing: Vec<&String> = only.iter().filter(|n| !selected.contains_key(*n)).collect();
     if !missing.is_empty() {
@@ -170,7 +181,7 @@ pub fn plan(
             held.entry(name.clone()).or_insert(reason);
         }
     }
-    let providers = resolve::provider_index(&selected);
+    let providers = providers::Providers::new(&selected, &first_releases, overrides);
     let epochs: BTreeMap<String, Epoch> = selected
         .iter()
         .filter_map(|(dist, release)| {
@@ -247,6 +258,7 @@ pub fn plan(
         held,
         covered,
         unknown_in_config,
+        pins_not_provided: providers.pins_not_provided(),
     })
 }
 

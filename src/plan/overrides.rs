@@ -35,6 +35,9 @@ pub(crate) struct DistOverride {
     pub(crate) skip_check: bool,
     /// Held back with this reason.
     pub(crate) hold: Option<String>,
+    /// Modules this distribution provides for every request, whoever else provides them
+    /// (see `providers.rs`). No module is in two distributions' sets.
+    pub(crate) provider_of: BTreeSet<String>,
 }
 
 impl Overrides {

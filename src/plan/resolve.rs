@@ -1,10 +1,11 @@
 //! Dependencies: how a Raku dependency request becomes an Arch package relation.
 //!
 //! A request for a module resolves to the selected distribution of that name, else to one
-//! whose `provides` has it, honouring `:ver`, `:auth` and `:api` as Rakudo does; its version
-//! pattern becomes pacman bounds, each checked with vercmp against the version that is
-//! published. `:from<native|bin|Perl5>` requests go through [`super::system`]. The phases map
-//! to `depends` (plus rakudo), `makedepends`, `checkdepends` and `optdepends`.
+//! whose `provides` has it (several: in the order of [`super::providers`]), honouring `:ver`,
+//! `:auth` and `:api` as Rakudo does; its version pattern becomes pacman bounds, each checked
+//! with vercmp against the version that is published. `:from<native|bin|Perl5>` requests go
+//! through [`super::system`]. The phases map to `depends` (plus rakudo), `makedepends`,
+//! `checkdepends` and `optdepends`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,33 +16,12 @@ use crate::raku::depspec::{DepPhases, DepSpec, External, ModuleRequest};
 use crate::raku::version::RakuVersion;
 use crate::text::escape_for_log;
 
+use super::providers::Providers;
 use super::system::{self, SystemAdditions, SystemKind};
 use super::{ExistingPackage, Overrides};
 
 /// Every package runs on rakudo (an AUR package).
 pub const RAKUDO: &str = "rakudo";
-
-/// Module name → the selected distributions that provide it, best candidate first: the
-/// distribution of that very name, then the others by name.
-pub(super) fn provider_index(selected: &BTreeMap<String, Release>) -> BTreeMap<&str, Vec<&str>> {
-    let mut index: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, release) in selected {
-        index.entry(name.as_str()).or_default().push(name.as_str());
-        for module in &release.provides {
-            if module != name {
-                index
-                    .entry(module.as_str())
-                    .or_default()
-                    .push(name.as_str());
-            }
-        }
-    }
-    for (module, dists) in index.iter_mut() {
-        dists.sort_by_key(|d| (d != module, *d));
-        dists.dedup();
-    }
-    index
-}
 
 /// What one dependency request turned into.
 enum Resolved {
@@ -57,7 +37,7 @@ enum Resolved {
 /// What resolution looks things up in.
 pub(super) struct Tables<'a> {
     pub(super) names: &'a BTreeMap<String, Name>,
-    pub(super) providers: &'a BTreeMap<&'a str, Vec<&'a str>>,
+    pub(super) providers: &'a Providers<'a>,
     pub(super) selected: &'a BTreeMap<String, Release>,
     pub(super) existing: &'a BTreeMap<String, ExistingPackage>,
     /// Our packages' epochs, by distribution (see `super::epochs`).
@@ -228,13 +208,12 @@ fn resolve_module(request: &ModuleRequest, cx: &Context) -> Result<Resolved, Str
     {
         return Ok(Resolved::Nothing);
     }
-    let Some(candidates) = cx.tables.providers.get(request.name.as_str()) else {
-        return Err(format!(
-            "needs {wanted}, which no distribution in the index provides"
-        ));
-    };
+    let candidates = cx
+        .tables
+        .providers
+        .candidates(&request.name, cx.release.auth.as_deref())?;
     let mut refusals = Vec::new();
-    for dist in candidates {
+    for dist in &candidates {
         let provider = &cx.tables.selected[*dist];
         match constraints(request, provider) {
             Ok(bounds) => {

@@ -562,3 +562,5 @@ fn names_the_config_file_has_but_the_index_lacks_are_reported() {
     assert!(p.held.iter().any(|h| h.dist.starts_with("A:")));
     assert!(plan_of(&json).unknown_in_config.is_empty());
 }
+
+mod providers;

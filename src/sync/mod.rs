@@ -56,7 +56,7 @@ pub struct PackageOutcome {
     pub detail: String,
 }
 
-/// `report.json` in the state directory.
+/// `report.json` in the state directory: every list sorted (see [`write_report`]).
 #[derive(Debug, Serialize)]
 pub struct SyncReport {
     pub dry_run: bool,
@@ -174,11 +174,10 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
     }
     // The summary line below says what the bar said.
     bar.finish_and_clear();
-    outcomes.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
     print_summary(&outcomes, plan.held.len());
     write_report(
         &settings.state,
-        &SyncReport {
+        SyncReport {
             dry_run: settings.options.dry_run,
             packages: outcomes,
             held: plan.held,
@@ -208,8 +207,13 @@ fn remote_auth(settings: &SyncSettings) -> anyhow::Result<RemoteAuth> {
     })
 }
 
-fn write_report(state: &Path, report: &SyncReport) -> anyhow::Result<()> {
-    let mut json = serde_json::to_vec_pretty(report).expect("report serialises");
+/// Writes `report` with every list sorted (packages by pkgbase, the rest by their fields in
+/// order), so that the same run gives the same bytes whatever the order it went in.
+fn write_report(state: &Path, mut report: SyncReport) -> anyhow::Result<()> {
+    report.packages.sort_by(|a, b| a.pkgbase.cmp(&b.pkgbase));
+    report.held.sort();
+    report.covered.sort();
+    let mut json = serde_json::to_vec_pretty(&report).expect("report serialises");
     json.push(b'\n');
     let path = state.join("report.json");
     crate::fsutil::write_atomically(&path, &json)

@@ -453,6 +453,7 @@ indexes = ["../index.json"]
 
 [dist."Fixture::Checked"]
 skip-check = true
+provider-of = ["Fixture::Checked::Shared"]
 
 [review]
 changes = ["first-publication"]
@@ -488,6 +489,7 @@ fn check_config_prints_the_settings_and_where_each_came_from() {
         "aur-metadata = \"https://aur.archlinux.org/packages-meta-ext-v1.json.gz\"  # built-in default".to_string(),
         "publish.only = []  # built-in default".to_string(),
         "dist.\"Fixture::Checked\".skip-check = true  # from the config file".to_string(),
+        "dist.\"Fixture::Checked\".provider-of = [\"Fixture::Checked::Shared\"]  # from the config file".to_string(),
         "review.changes = [\"first-publication\"]  # from the config file".to_string(),
         "usable".to_string(),
     ] {

@@ -436,3 +436,51 @@ fn an_unchanged_index_is_not_downloaded_again_and_a_bad_one_never_replaces_it() 
     ok(&eco.render(std::slice::from_ref(&url), &out, "cache", &only));
     assert_eq!(tree(&out), tree(&eco.path("out1")));
 }
+
+#[test]
+fn report_json_is_the_same_bytes_whatever_the_order_of_the_index() {
+    let eco = Ecosystem::new();
+    let mut entries: Vec<Value> = Vec::new();
+    for file in ["rea-sample.json", "rea-pages.json"] {
+        let list: Vec<Value> = serde_json::from_slice(&std::fs::read(data(file)).unwrap()).unwrap();
+        entries.extend(list);
+    }
+    // Entries that cannot be read, two of them described alike.
+    entries.extend([
+        json!({"name": "Skipped::Entry"}),
+        json!({"name": "Skipped::Entry", "version": 1}),
+        json!({"name": "Another::Skipped", "version": {}}),
+    ]);
+    // One path for every order: a skipped entry's description may name the file.
+    let index = eco.path("index.json");
+    let hash = |e: &Value| {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&e.to_string(), &mut h);
+        std::hash::Hasher::finish(&h)
+    };
+    let mut reports = Vec::new();
+    for order in ["as given", "reversed", "shuffled"] {
+        match order {
+            "reversed" => entries.reverse(),
+            "shuffled" => entries.sort_by_cached_key(hash),
+            _ => {}
+        }
+        std::fs::write(&index, serde_json::to_vec(&entries).unwrap()).unwrap();
+        let out = eco.path(order);
+        ok(&eco.render(std::slice::from_ref(&index), &out, "cache", &[]));
+        reports.push((order, std::fs::read(out.join("report.json")).unwrap()));
+    }
+    let first: Value = serde_json::from_slice(&reports[0].1).unwrap();
+    for list in ["rendered", "held", "skipped"] {
+        assert!(
+            first[list].as_array().unwrap().len() > 1,
+            "{list}: {first:#}"
+        );
+    }
+    for (order, bytes) in &reports[1..] {
+        assert!(
+            *bytes == reports[0].1,
+            "report.json differs when the index is {order}"
+        );
+    }
+}
