@@ -1,7 +1,8 @@
 //! The integration tests, one binary for all suites so that the crate is linked into a test
 //! executable once. Suites under [`with_tools`] run outside programs (sshd, git, makepkg,
-//! pacman, rakudo); the others need only the binary, loopback and a POSIX system, so
-//! `cargo test --test it -- --skip with_tools` runs where those programs are missing.
+//! pacman, rakudo, bash); the others need only the binary and loopback, plus `sh` and
+//! util-linux's `script` for `terminal`, so `cargo test --test it -- --skip with_tools` runs
+//! where those programs are missing.
 
 #[path = "../common/mod.rs"]
 mod common;

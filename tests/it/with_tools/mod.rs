@@ -1,5 +1,5 @@
 //! The suites that run outside programs: sshd, the git and ssh clients, makepkg, pacman,
-//! rakudo. They panic when one is missing rather than pass without having run.
+//! rakudo, bash. They panic when one is missing rather than pass without having run.
 
 mod aur_server;
 mod faults;
