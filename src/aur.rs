@@ -55,6 +55,7 @@ pub struct Claimant {
     pub package: ExistingPackage,
     /// `None` for an orphan (or a snapshot without maintainers).
     pub maintainer: Option<String>,
+    pub co_maintainers: Vec<String>,
 }
 
 /// The AUR's packages by name, and who provides what.
@@ -145,6 +146,7 @@ impl AurMetadata {
             .or_else(|| by_name(&key))?;
         Some(Claimant {
             maintainer: self.packages[&found.0].maintainer.clone(),
+            co_maintainers: self.packages[&found.0].co_maintainers.clone(),
             package: ExistingPackage {
                 pkgname: Name::new(&found.0).ok()?,
                 version: Version::from_str(&found.1).ok(),
@@ -169,7 +171,6 @@ impl AurMetadata {
             name: p.name.clone(),
             version: p.version.clone(),
             maintainer: p.maintainer.clone(),
-            co_maintainers: p.co_maintainers.clone(),
             out_of_date: p.out_of_date,
             last_modified: p.last_modified,
             votes: p.num_votes.unwrap_or(0),

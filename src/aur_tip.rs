@@ -231,6 +231,7 @@ mod tests {
             makedepends: relations(&["make"]),
             checkdepends: relations(&["perl"]),
             optdepends: vec!["zlib: for compressed files".into()],
+            provides: relations(&["raku-foo-bar=1.0"]),
             conflicts: relations(&["raku-bar"]),
             source: vec!["raku-foo-1.0.tar.gz::https://example.org/Foo-1.0.tar.gz".into()],
             sha256sums: vec!["ab".repeat(32)],

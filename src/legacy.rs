@@ -26,7 +26,6 @@ pub(crate) struct AurFacts {
     /// `[epoch:]pkgver-pkgrel`, as the AUR states it.
     pub(crate) version: String,
     pub(crate) maintainer: Option<String>,
-    pub(crate) co_maintainers: Vec<String>,
     /// Unix time it was flagged out of date, if it is.
     pub(crate) out_of_date: Option<i64>,
     pub(crate) last_modified: Option<i64>,
@@ -54,8 +53,6 @@ pub(crate) struct Coverage {
 pub(crate) enum NextStep {
     /// It is current.
     Nothing,
-    /// Our account maintains it (or co-maintains it): it is published in place.
-    MaintainedByUs,
     /// An orphan: anyone may adopt it.
     Adopt,
     /// Behind upstream and not flagged: flag it out of date.
@@ -158,13 +155,9 @@ fn entry(c: Coverage, ours: Option<&str>, now: i64) -> LegacyEntry {
         .version
         .parse::<Version>()
         .map_or(true, |v| v.pkgver.cmp(&c.newest) == Ordering::Less);
-    let is_ours = ours.is_some_and(|ours| {
-        p.maintainer.as_deref() == Some(ours) || p.co_maintainers.iter().any(|m| m == ours)
-    });
     let flagged_days = p.out_of_date.map(|t| (now - t).max(0) / DAY);
-    let next_step = if is_ours {
-        NextStep::MaintainedByUs
-    } else if p.maintainer.is_none() {
+    // Packages our account (co-)maintains are not listed: they are published in place.
+    let next_step = if p.maintainer.is_none() {
         NextStep::Adopt
     } else if !behind {
         NextStep::Nothing
@@ -208,7 +201,7 @@ fn request_text(
     let version = escape_for_log(&c.package.version);
     let account = ours.map_or_else(|| "the raku-aur account".to_string(), escape_for_log);
     match step {
-        NextStep::Nothing | NextStep::MaintainedByUs => None,
+        NextStep::Nothing => None,
         NextStep::Adopt => Some(format!("ssh aur@aur.archlinux.org adopt {package}")),
         NextStep::FlagOutOfDate => {
             let comment = format!(
@@ -298,9 +291,6 @@ mod tests {
         assert!(r.unwrap().starts_with("Orphan request for perl6-json-fast"));
         let (s, r) = step(coverage("perl6-json-fast", "0.21.0-1", Some("human")));
         assert_eq!((s, r), (NextStep::Nothing, None));
-        let mut ours = coverage("perl6-json-fast", "0.9.10-1", Some("human"));
-        ours.package.co_maintainers = vec!["raku-aur-bot".into()];
-        assert_eq!(step(ours).0, NextStep::MaintainedByUs);
     }
 
     #[test]

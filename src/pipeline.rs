@@ -196,6 +196,7 @@ pub fn plan_against(
 ) -> anyhow::Result<Plan> {
     let names: BTreeSet<&str> = releases.iter().map(|r| r.name.as_str()).collect();
     let mut existing: BTreeMap<String, ExistingPackage> = BTreeMap::new();
+    let mut adopted: BTreeMap<String, alpm_types::Name> = BTreeMap::new();
     let mut untrusted: Vec<(String, String)> = Vec::new();
     if let Some(aur) = aur {
         for name in names {
@@ -203,7 +204,12 @@ pub fn plan_against(
                 continue;
             };
             let package = claimant.package.pkgname.to_string();
-            if aur
+            let ours = claimant.maintainer.as_deref() == Some(aur.account.as_str())
+                || claimant.co_maintainers.contains(&aur.account);
+            if ours {
+                // Adopted (or co-maintained): we publish the distribution in that package.
+                adopted.insert(name.to_string(), claimant.package.pkgname);
+            } else if aur
                 .stand_ins
                 .trusts(&package, claimant.maintainer.as_deref())
             {
@@ -218,6 +224,7 @@ pub fn plan_against(
     }
     let on_aur = OnAur {
         existing,
+        adopted,
         ours: aur.map_or_else(BTreeMap::new, |aur| aur.meta.versions_of(&aur.account)),
     };
     let mut plan = plan::plan(releases, &source.only, &on_aur, &source.overrides)?;

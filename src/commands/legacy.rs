@@ -63,9 +63,6 @@ fn text(entries: &[LegacyEntry]) -> String {
         );
         let step = match e.next_step {
             NextStep::Nothing => "nothing: it is current",
-            NextStep::MaintainedByUs => {
-                "nothing: our account maintains it, it is published in place"
-            }
             NextStep::Adopt => "adopt it (an orphan)",
             NextStep::FlagOutOfDate => "flag it out of date",
             NextStep::AskMaintainer => "ask the maintainer (flagged, not yet for 180 days)",

@@ -48,7 +48,9 @@ mod select;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alpm_types::{Epoch, Name, PackageRelation, PackageVersion, Version};
+use alpm_types::{
+    Epoch, Name, PackageRelation, PackageVersion, Version, VersionComparison, VersionRequirement,
+};
 
 use crate::index::Release;
 use crate::text::escape_for_log;
@@ -66,6 +68,8 @@ pub struct PlannedPackage {
     pub release: Release,
     pub pkgname: Name,
     pub(crate) pkgver: PackageVersion,
+    /// `raku-<name>=<pkgver>` for a package published under an adopted name.
+    pub(crate) provides: Vec<PackageRelation>,
     /// The epoch the package will carry (see `epochs`): bounds on it carry it too.
     pub(crate) epoch: Option<Epoch>,
     pub depends: Vec<PackageRelation>,
@@ -154,6 +158,9 @@ pub struct OnAur {
     pub existing: BTreeMap<String, ExistingPackage>,
     /// Our own packages' published versions (by package name), for their epochs.
     pub ours: BTreeMap<String, Version>,
+    /// Distributions whose covering AUR package our account (co-)maintains, after an
+    /// adoption: they are published under that package's name, providing `raku-<name>`.
+    pub adopted: BTreeMap<String, Name>,
 }
 
 /// Plans every distribution in `releases`; with a non-empty `only`, just those
@@ -175,7 +182,7 @@ pub fn plan(
     }
 
     let mut held: BTreeMap<String, String> = BTreeMap::new();
-    let names = naming::assign_names(&selected, &mut held);
+    let names = naming::assign_names(&selected, &on_aur.adopted, &mut held);
     for (name, release) in &selected {
         if let Some(reason) = overrides.hold_reason(name, release.auth.as_deref()) {
             held.entry(name.clone()).or_insert(reason);
@@ -296,6 +303,7 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
     Ok(PlannedPackage {
         release: release.clone(),
         pkgname: tables.names[&release.name].clone(),
+        provides: adopted_provides(&tables.names[&release.name], &release.name, &pkgver),
         pkgver,
         epoch: tables.epochs.get(&release.name).cloned(),
         depends: deps.depends,
@@ -309,6 +317,21 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
         notes,
         skip_check,
     })
+}
+
+/// What a package published under an adopted name provides: our own name, at its version,
+/// so that `yay -S raku-<name>` and bounds on it find it. Nothing for our own names.
+fn adopted_provides(pkgname: &Name, dist: &str, pkgver: &PackageVersion) -> Vec<PackageRelation> {
+    match naming::pkgname_for(dist) {
+        Ok(ours) if ours != *pkgname => vec![PackageRelation::new(
+            ours,
+            Some(VersionRequirement::new(
+                VersionComparison::Equal,
+                Version::new(pkgver.clone(), None, None),
+            )),
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// `roots` and every distribution they need, transitively.

@@ -44,12 +44,18 @@ pub fn pkgname_for(dist: &str) -> Result<Name, String> {
 /// Package names for every selected distribution; collisions and bad names are held.
 pub(super) fn assign_names(
     selected: &BTreeMap<String, Release>,
+    adopted: &BTreeMap<String, Name>,
     held: &mut BTreeMap<String, String>,
 ) -> BTreeMap<String, Name> {
     let mut by_pkgname: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     let mut names = BTreeMap::new();
     for name in selected.keys() {
-        match pkgname_for(name) {
+        // An adopted package keeps its name: users have it installed under that name.
+        let pkgname = match adopted.get(name) {
+            Some(kept) => Ok(kept.clone()),
+            None => pkgname_for(name),
+        };
+        match pkgname {
             Ok(pkgname) => {
                 by_pkgname
                     .entry(pkgname.to_string())

@@ -83,6 +83,7 @@ pub fn assemble(
             .iter()
             .map(|(name, why)| format!("{name}: {}", shell::sanitize_line(why, 200)))
             .collect(),
+        provides: p.provides.clone(),
         conflicts: Vec::new(),
         source: vec![source],
         sha256sums: vec![facts.sha256.clone()],
@@ -242,6 +243,7 @@ pub fn pkgbuild(m: &PackageModel) -> Result<String, RenderError> {
     cx.insert("makedepends", &quoted_list(&m.makedepends)?);
     cx.insert("checkdepends", &quoted_list(&m.checkdepends)?);
     cx.insert("optdepends", &quoted_list(&m.optdepends)?);
+    cx.insert("provides", &quoted_list(&m.provides)?);
     cx.insert("conflicts", &quoted_list(&m.conflicts)?);
     cx.insert("source", &quoted_list(&m.source)?);
     cx.insert("sha256sums", &quoted_list(&m.sha256sums)?);

@@ -28,6 +28,9 @@ pub struct PackageModel {
     pub checkdepends: Vec<PackageRelation>,
     /// `name: reason` strings; the reason is sanitised free text.
     pub optdepends: Vec<String>,
+    /// `raku-<name>=<pkgver>` when the package keeps an adopted name (see
+    /// `crate::plan::OnAur::adopted`), so that helpers find it under ours too.
+    pub provides: Vec<PackageRelation>,
     pub conflicts: Vec<PackageRelation>,
     /// `localname::url`.
     pub source: Vec<String>,

@@ -37,6 +37,7 @@ pub fn write_srcinfo(m: &PackageModel) -> String {
     array(&mut out, "makedepends", &m.makedepends);
     array(&mut out, "depends", &m.depends);
     array(&mut out, "optdepends", &m.optdepends);
+    array(&mut out, "provides", &m.provides);
     array(&mut out, "conflicts", &m.conflicts);
     array(&mut out, "source", &m.source);
     array(&mut out, "sha256sums", &m.sha256sums);

@@ -22,16 +22,19 @@ pub enum ReviewKind {
     /// What the package depends on changes to a different package: another stand-in, another
     /// ecosystem provider, or an AUR package raku-aur does not publish.
     DependencyChange,
+    /// The first push to an AUR package our account adopted from another maintainer.
+    Adoption,
 }
 
 impl ReviewKind {
-    pub const ALL: [ReviewKind; 6] = [
+    pub const ALL: [ReviewKind; 7] = [
         ReviewKind::FirstPublication,
         ReviewKind::LicenseChange,
         ReviewKind::NewSystemDependency,
         ReviewKind::AuthChange,
         ReviewKind::SourceHost,
         ReviewKind::DependencyChange,
+        ReviewKind::Adoption,
     ];
 
     /// The name the config file uses (serde's kebab-case spelling).
@@ -43,6 +46,7 @@ impl ReviewKind {
             ReviewKind::AuthChange => "auth-change",
             ReviewKind::SourceHost => "source-host",
             ReviewKind::DependencyChange => "dependency-change",
+            ReviewKind::Adoption => "adoption",
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Proposed {
     /// The Arch packages among its dependencies that stand for native libraries, programs or
     /// Perl 5 modules.
     pub system_deps: BTreeSet<String>,
+    /// Published under the name of an AUR package our account adopted.
+    pub adopted: bool,
 }
 
 /// The reasons, of the kinds `policy` names, why `new` (with `proposed`) should not replace
@@ -74,6 +76,13 @@ pub(crate) fn reasons(
                 );
             }
             match &tip.auth {
+                // Someone else's package, adopted: its history stays, its contents change.
+                None if proposed.adopted => add(
+                    ReviewKind::Adoption,
+                    "first push to a package adopted from another maintainer: raku-aur replaces \
+                     its PKGBUILD on top of its history"
+                        .into(),
+                ),
                 Some(old) if old.as_deref() == new_auth => {}
                 Some(old) => add(
                     ReviewKind::AuthChange,
@@ -239,6 +248,7 @@ mod tests {
             makedepends: vec![],
             checkdepends: relations(&p.checkdepends),
             optdepends: p.optdepends.iter().map(ToString::to_string).collect(),
+            provides: vec![],
             conflicts: vec![],
             source: vec![format!("raku-foo-1.0.tar.gz::{}", p.url)],
             sha256sums: vec!["0".repeat(64)],
@@ -263,6 +273,7 @@ mod tests {
         Proposed {
             auth: auth.map(str::to_string),
             system_deps: system.iter().map(ToString::to_string).collect(),
+            adopted: false,
         }
     }
 

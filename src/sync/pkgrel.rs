@@ -153,6 +153,7 @@ mod tests {
             makedepends: vec![],
             checkdepends: vec![],
             optdepends: vec![],
+            provides: vec![],
             conflicts: vec![],
             source: vec!["raku-foo.tar.gz::https://example.org/foo.tar.gz".into()],
             sha256sums: vec!["0".repeat(64)],

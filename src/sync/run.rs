@@ -363,6 +363,7 @@ fn proposed(r: &Rendered) -> Proposed {
     Proposed {
         auth: r.auth.clone(),
         system_deps: r.system_deps.clone(),
+        adopted: !r.model.provides.is_empty(),
     }
 }
 

@@ -122,7 +122,8 @@ fn each_stand_in_gets_the_next_step_its_situation_calls_for() {
         request.starts_with("ssh aur@aur.archlinux.org flag perl6-test-meta 'Test::META 0.0.20"),
         "{request}"
     );
-    assert_eq!(step("perl6-digest").0, "maintained-by-us");
+    // Co-maintained by our account: published in place, so not a stand-in any more.
+    assert!(entries.iter().all(|e| e["package"] != "perl6-digest"));
     assert_eq!(step("perl6-json-class").0, "ask-maintainer");
     // Most held back first.
     let held: Vec<u64> = entries

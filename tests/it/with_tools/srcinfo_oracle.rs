@@ -20,13 +20,14 @@ use crate::common;
 use common::makepkg::printsrcinfo;
 
 const SCALARS: [&str; 6] = ["pkgname", "pkgver", "pkgrel", "epoch", "pkgdesc", "url"];
-const ARRAYS: [&str; 9] = [
+const ARRAYS: [&str; 10] = [
     "arch",
     "license",
     "depends",
     "makedepends",
     "checkdepends",
     "optdepends",
+    "provides",
     "conflicts",
     "source",
     "sha256sums",
@@ -57,6 +58,7 @@ fn minimal() -> PackageModel {
         makedepends: Vec::new(),
         checkdepends: Vec::new(),
         optdepends: Vec::new(),
+        provides: Vec::new(),
         conflicts: Vec::new(),
         source: Vec::new(),
         sha256sums: Vec::new(),
@@ -91,6 +93,7 @@ fn every_field() -> PackageModel {
         makedepends: relations(&["git"]),
         checkdepends: relations(&["perl>5.30", "raku-test-mock<=2"]),
         optdepends: strings(&["raku-io-socket-async-ssl: for HTTPS", "raku-cro-ws"]),
+        provides: relations(&["raku-cro-http=0.8.9.1"]),
         conflicts: relations(&["raku-cro-http-git"]),
         source: strings(&[
             "raku-cro-http-0.8.9.1.tar.gz::https://github.com/croservices/cro-http/archive/v0.8.9.1.tar.gz",
@@ -163,6 +166,7 @@ fn expected_values(m: &PackageModel) -> Vec<(&'static str, Vec<String>)> {
         ("makedepends", list(&m.makedepends)),
         ("checkdepends", list(&m.checkdepends)),
         ("optdepends", m.optdepends.clone()),
+        ("provides", list(&m.provides)),
         ("conflicts", list(&m.conflicts)),
         ("source", m.source.clone()),
         ("sha256sums", m.sha256sums.clone()),
@@ -308,6 +312,7 @@ fn every_field_set_in_makepkg_order() {
             "depends",
             "optdepends",
             "optdepends",
+            "provides",
             "conflicts",
             "source",
             "source",

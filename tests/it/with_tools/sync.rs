@@ -733,3 +733,90 @@ fn script_conflicts_come_from_everything_published_not_from_one_run() {
     assert_eq!(world.commits("raku-tool-b").len(), 1);
     assert_eq!(conflicts("raku-tool-b"), ["raku-tool-a"]);
 }
+
+/// After our account adopted `perl6-json-fast` (the AUR's metadata says we maintain it),
+/// JSON::Fast is published in that package, under its name, on top of its history, providing
+/// `raku-json-fast`; our packages depend on it. The first push to it waits for review.
+#[test]
+fn an_adopted_stand_in_is_maintained_in_place_on_top_of_its_history() {
+    let aur = aur_metadata(&[
+        json!({"Name": "perl6-json-fast", "PackageBase": "perl6-json-fast",
+        "Version": "0.9.10-1", "Maintainer": common::sshd::BOT_ACCOUNT, "Depends": ["perl6"]}),
+    ]);
+    let world = World::new(&sample(), &aur);
+    // The package as its previous maintainer left it.
+    let clone = world.path("human-clone");
+    let git = |args: &[&str], dir: Option<&Path>| {
+        let mut cmd = Command::new("git");
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let out = cmd
+            .args(args)
+            .env("GIT_SSH_COMMAND", world.aur.git_ssh_command())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", world.path("."))
+            .env("GIT_AUTHOR_NAME", "human")
+            .env("GIT_AUTHOR_EMAIL", "human@example.org")
+            .env("GIT_COMMITTER_NAME", "human")
+            .env("GIT_COMMITTER_EMAIL", "human@example.org")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let url = world
+        .aur
+        .remote_template()
+        .replace("{pkgbase}", "perl6-json-fast");
+    git(&["clone", "-q", &url, clone.to_str().unwrap()], None);
+    std::fs::write(
+        clone.join("PKGBUILD"),
+        "pkgname=perl6-json-fast\npkgver=0.9.10\npkgrel=1\npkgdesc='JSON'\narch=('any')\n\
+         depends=('perl6')\nsource=()\npackage() { :; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        clone.join(".SRCINFO"),
+        "pkgbase = perl6-json-fast\n\tpkgdesc = JSON\n\tpkgver = 0.9.10\n\tpkgrel = 1\n\
+         \tarch = any\n\tdepends = perl6\n\npkgname = perl6-json-fast\n",
+    )
+    .unwrap();
+    git(&["add", "PKGBUILD", ".SRCINFO"], Some(&clone));
+    git(&["commit", "-qm", "Version 0.9.10"], Some(&clone));
+    git(&["push", "-q", "origin", "master"], Some(&clone));
+
+    // With the review gate on, the first push to it waits for a maintainer.
+    let config = world.path("review.toml");
+    std::fs::write(&config, "[review]\nchanges = [\"adoption\"]\n").unwrap();
+    let out = world.sync(&["--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(world.status_of("perl6-json-fast"), "review");
+    assert_eq!(world.commits("perl6-json-fast"), ["Version 0.9.10"]);
+
+    // Without the gate it goes up, on top of the human's commit.
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(world.status_of("perl6-json-fast"), "pushed");
+    let commits = world.commits("perl6-json-fast");
+    assert_eq!(commits.len(), 2, "{commits:?}");
+    assert_eq!(commits[1], "Version 0.9.10");
+    let srcinfo = world.tip_file("perl6-json-fast", ".SRCINFO");
+    assert!(
+        srcinfo.starts_with("pkgbase = perl6-json-fast\n"),
+        "{srcinfo}"
+    );
+    assert!(
+        srcinfo.contains("\tprovides = raku-json-fast=0.21\n"),
+        "{srcinfo}"
+    );
+    assert!(world.commits("raku-json-fast").is_empty());
+    let marshal = world.tip_file("raku-json-marshal", ".SRCINFO");
+    assert!(
+        marshal.contains("\tdepends = perl6-json-fast>="),
+        "{marshal}"
+    );
+}
