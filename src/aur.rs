@@ -164,6 +164,11 @@ impl AurMetadata {
             .collect()
     }
 
+    /// Whether the AUR has a package named `name`.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.packages.contains_key(name)
+    }
+
     /// What `raku-aur legacy` shows of the package `name`.
     pub(crate) fn facts(&self, name: &str) -> Option<crate::legacy::AurFacts> {
         let p = self.packages.get(name)?;

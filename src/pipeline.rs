@@ -89,6 +89,8 @@ pub struct AurContext {
     pub stand_ins: StandIns,
     /// The scripts of every package we published, by name, as `published.json` records them.
     pub published_scripts: BTreeMap<String, Vec<String>>,
+    /// Every distribution an AUR package has stood in for, and which package.
+    pub stand_ins_seen: BTreeMap<String, String>,
 }
 
 /// Why a distribution that an untrusted AUR package claims is held back.
@@ -222,9 +224,21 @@ pub fn plan_against(
             }
         }
     }
+    // A stand-in that left the AUR (deleted, merged) is replaced by ours.
+    let vanished: BTreeMap<String, alpm_types::Name> = aur
+        .into_iter()
+        .flat_map(|aur| {
+            aur.stand_ins_seen
+                .iter()
+                .filter(|(_, package)| !aur.meta.has(package))
+        })
+        .filter(|(dist, _)| !existing.contains_key(*dist))
+        .filter_map(|(dist, package)| Some((dist.clone(), alpm_types::Name::new(package).ok()?)))
+        .collect();
     let on_aur = OnAur {
         existing,
         adopted,
+        vanished,
         ours: aur.map_or_else(BTreeMap::new, |aur| aur.meta.versions_of(&aur.account)),
     };
     let mut plan = plan::plan(releases, &source.only, &on_aur, &source.overrides)?;

@@ -22,6 +22,7 @@ pub async fn run(args: LegacyArgs, config: Option<&Path>) -> anyhow::Result<Endi
         account: settings.aur_user.clone().unwrap_or_default(),
         stand_ins: settings.stand_ins.clone(),
         published_scripts: Default::default(),
+        stand_ins_seen: Default::default(),
     };
     let plan = pipeline::plan_against(&settings.source, Some(&aur), releases)?;
     // The clock is read here, at the edge: the report itself is decided on data.

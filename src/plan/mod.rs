@@ -68,8 +68,11 @@ pub struct PlannedPackage {
     pub release: Release,
     pub pkgname: Name,
     pub(crate) pkgver: PackageVersion,
-    /// `raku-<name>=<pkgver>` for a package published under an adopted name.
+    /// `raku-<name>=<pkgver>` for a package published under an adopted name, and the name of
+    /// a stand-in that left the AUR.
     pub(crate) provides: Vec<PackageRelation>,
+    /// The name of a stand-in that left the AUR (script conflicts are added when rendering).
+    pub(crate) conflicts: Vec<PackageRelation>,
     /// The epoch the package will carry (see `epochs`): bounds on it carry it too.
     pub(crate) epoch: Option<Epoch>,
     pub depends: Vec<PackageRelation>,
@@ -138,6 +141,8 @@ pub struct Plan {
     /// distribution's release does not provide the module: requests for it are held. Sorted,
     /// escaped for display.
     pub(crate) pins_not_provided: Vec<(String, String)>,
+    /// The package name of every distribution of the index, in scope or not.
+    pub(crate) index_names: BTreeSet<String>,
 }
 
 /// The plan cannot be made as asked.
@@ -161,6 +166,9 @@ pub struct OnAur {
     /// Distributions whose covering AUR package our account (co-)maintains, after an
     /// adoption: they are published under that package's name, providing `raku-<name>`.
     pub adopted: BTreeMap<String, Name>,
+    /// Distributions whose stand-in has left the AUR, and its name: ours provides and
+    /// conflicts with it, so that installing ours replaces it.
+    pub vanished: BTreeMap<String, Name>,
 }
 
 /// Plans every distribution in `releases`; with a non-empty `only`, just those
@@ -205,6 +213,7 @@ pub fn plan(
         selected: &selected,
         existing,
         epochs: &epochs,
+        vanished: &on_aur.vanished,
         overrides,
     };
     for (name, release) in &selected {
@@ -266,11 +275,19 @@ pub fn plan(
         covered,
         unknown_in_config,
         pins_not_provided: providers.pins_not_provided(),
+        index_names: names.values().map(ToString::to_string).collect(),
     })
 }
 
 /// The package one selected release becomes, or why it cannot be one.
 fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String> {
+    let replaced = |dist: &str| {
+        tables
+            .vanished
+            .get(dist)
+            .map(|old| PackageRelation::new(old.clone(), None))
+            .into_iter()
+    };
     let source_url = match &release.source_url {
         Some(url) => url.clone(),
         None if release.homepage.is_some() => {
@@ -303,7 +320,11 @@ fn plan_one(release: &Release, tables: &Tables) -> Result<PlannedPackage, String
     Ok(PlannedPackage {
         release: release.clone(),
         pkgname: tables.names[&release.name].clone(),
-        provides: adopted_provides(&tables.names[&release.name], &release.name, &pkgver),
+        provides: adopted_provides(&tables.names[&release.name], &release.name, &pkgver)
+            .into_iter()
+            .chain(replaced(&release.name))
+            .collect(),
+        conflicts: replaced(&release.name).collect(),
         pkgver,
         epoch: tables.epochs.get(&release.name).cloned(),
         depends: deps.depends,

@@ -42,6 +42,8 @@ pub(super) struct Tables<'a> {
     pub(super) existing: &'a BTreeMap<String, ExistingPackage>,
     /// Our packages' epochs, by distribution (see `super::epochs`).
     pub(super) epochs: &'a BTreeMap<String, Epoch>,
+    /// See [`super::OnAur::vanished`].
+    pub(super) vanished: &'a BTreeMap<String, Name>,
     pub(super) overrides: &'a Overrides,
 }
 

@@ -84,7 +84,7 @@ pub fn assemble(
             .map(|(name, why)| format!("{name}: {}", shell::sanitize_line(why, 200)))
             .collect(),
         provides: p.provides.clone(),
-        conflicts: Vec::new(),
+        conflicts: p.conflicts.clone(),
         source: vec![source],
         sha256sums: vec![facts.sha256.clone()],
         build: BuildSteps {

@@ -19,6 +19,7 @@ mod pace;
 mod pkgrel;
 mod record;
 mod run;
+mod stand_in_record;
 mod status;
 mod verify;
 
@@ -35,6 +36,7 @@ use crate::review::queue;
 use crate::settings::SyncSettings;
 use record::PublishedRecord;
 use run::Run;
+use stand_in_record::StandInRecord;
 pub use status::PackageStatus;
 
 /// How the run ended, for the exit status.
@@ -64,6 +66,19 @@ pub struct SyncReport {
     pub held: Vec<crate::plan::Held>,
     pub covered: Vec<crate::plan::Covered>,
     pub pace: PaceReport,
+    /// Our packages that replace a stand-in that left the AUR (they provide and conflict
+    /// with its name).
+    pub replaced: Vec<Replaced>,
+    /// Packages we published whose distribution is no longer in the index: candidates for a
+    /// deletion request.
+    pub gone_from_index: Vec<String>,
+}
+
+/// One of our packages replacing a vanished stand-in.
+#[derive(Debug, Serialize)]
+pub struct Replaced {
+    pub pkgbase: String,
+    pub replaces: String,
 }
 
 /// How the publication pace split this run's new packages.
@@ -130,13 +145,37 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
     )
     .await?;
     let published = PublishedRecord::load(&settings.state)?;
+    let mut stand_ins = StandInRecord::load(&settings.state)?;
     let aur = AurContext {
         meta,
         account: settings.aur_user.clone(),
         stand_ins: settings.options.stand_ins.clone(),
         published_scripts: published.scripts(),
+        stand_ins_seen: stand_ins.seen().clone(),
     };
     let (rendered, plan, _skipped) = render_all(&settings.options.source, Some(&aur)).await?;
+    let replaced: Vec<Replaced> = plan
+        .packages
+        .iter()
+        .filter_map(|p| {
+            let old = stand_ins.seen().get(&p.release.name)?;
+            (!aur.meta.has(old)).then(|| Replaced {
+                pkgbase: p.pkgname.to_string(),
+                replaces: old.clone(),
+            })
+        })
+        .collect();
+    let gone_from_index: Vec<String> = published
+        .names()
+        .filter(|name| !plan.index_names.contains(*name))
+        .cloned()
+        .collect();
+    for pkgbase in &gone_from_index {
+        tracing::warn!(package = %pkgbase, "published, but gone from the index: ask the AUR to delete it");
+    }
+    if !settings.options.dry_run {
+        stand_ins.remember(plan.covered.iter().map(|c| (c.name.clone(), c.by.clone())))?;
+    }
     let needs: Vec<(&str, &BTreeSet<String>)> = rendered
         .iter()
         .map(|r| (r.model.pkgname.as_ref(), &r.needs))
@@ -183,6 +222,8 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
             held: plan.held,
             covered: plan.covered,
             pace,
+            replaced,
+            gone_from_index,
         },
     )?;
     Ok(if run.nothing_failed() {

@@ -59,6 +59,11 @@ impl PublishedRecord {
             .is_some_and(|p| p.input_digest == input_digest)
     }
 
+    /// Every package ever confirmed on the server, sorted.
+    pub(super) fn names(&self) -> impl Iterator<Item = &String> {
+        self.file.packages.keys()
+    }
+
     /// Whether `pkgbase` was ever confirmed on the server.
     pub(super) fn has(&self, pkgbase: &str) -> bool {
         self.file.packages.contains_key(pkgbase)

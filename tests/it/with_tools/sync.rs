@@ -820,3 +820,66 @@ fn an_adopted_stand_in_is_maintained_in_place_on_top_of_its_history() {
         "{marshal}"
     );
 }
+
+/// A stand-in that leaves the AUR (deleted, or merged into another package) is replaced by
+/// ours, which provides and conflicts with its name so that installing ours replaces it; and
+/// a distribution that leaves the index is listed for a deletion request, not forgotten.
+#[test]
+fn a_vanished_stand_in_is_replaced_and_a_vanished_distribution_is_reported() {
+    let with_stand_in = aur_metadata(&[json!({"Name": "perl6-json-fast",
+        "PackageBase": "perl6-json-fast", "Version": "0.21-1", "Maintainer": "human",
+        "Depends": ["perl6"]})]);
+    let world = World::new(&sample(), &with_stand_in);
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(world.commits("raku-json-fast").is_empty());
+
+    // perl6-json-fast is deleted from the AUR.
+    std::fs::write(
+        world.path("aur.json"),
+        serde_json::to_vec(&aur_metadata(&[])).unwrap(),
+    )
+    .unwrap();
+    let out = world.sync(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let srcinfo = world.tip_file("raku-json-fast", ".SRCINFO");
+    assert!(
+        srcinfo.contains("\tprovides = perl6-json-fast\n"),
+        "{srcinfo}"
+    );
+    assert!(
+        srcinfo.contains("\tconflicts = perl6-json-fast\n"),
+        "{srcinfo}"
+    );
+    let replaced = world.report()["replaced"].to_string();
+    assert!(
+        replaced.contains("raku-json-fast") && replaced.contains("perl6-json-fast"),
+        "{replaced}"
+    );
+
+    // JSON::OptIn leaves the index: its package is reported, not silently kept.
+    let entries: Vec<Value> = sample()
+        .into_iter()
+        .filter(|e| e["name"] != "JSON::OptIn")
+        .collect();
+    world.set_index(&entries);
+    let out = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
+        .args({
+            let mut c = Command::new("x");
+            common::sync_cmd::add_sync_args(
+                &mut c,
+                world.root(),
+                &world.http,
+                &world.aur,
+                &world.aur.client_key(),
+                &world.known_hosts(),
+            );
+            c.get_args().map(ToOwned::to_owned).collect::<Vec<_>>()
+        })
+        .env("XDG_CONFIG_HOME", world.path("no-config"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let gone = world.report()["gone_from_index"].to_string();
+    assert!(gone.contains("raku-json-optin"), "{gone}");
+}
