@@ -19,6 +19,25 @@ use crate::text::escape_for_log;
 const ORPHAN_AFTER_DAYS: i64 = 180;
 const DAY: i64 = 24 * 60 * 60;
 
+/// What the operator allows sync to do over the AUR's ssh interface (`[legacy]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyAutomation {
+    pub adopt_orphans: bool,
+    pub flag_out_of_date: bool,
+    pub max_actions_per_run: usize,
+}
+
+impl Default for LegacyAutomation {
+    /// Nothing is done unless the operator asks; then a few steps per run.
+    fn default() -> Self {
+        LegacyAutomation {
+            adopt_orphans: false,
+            flag_out_of_date: false,
+            max_actions_per_run: 5,
+        }
+    }
+}
+
 /// What the AUR's metadata says of a covering package.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AurFacts {

@@ -18,7 +18,7 @@ pub mod config;
 mod fetch;
 mod fsutil;
 pub mod index;
-mod legacy;
+pub mod legacy;
 pub mod pipeline;
 pub mod plan;
 mod progress;

@@ -23,6 +23,7 @@ mod values;
 
 use std::path::{Path, PathBuf};
 
+use crate::legacy::LegacyAutomation;
 use crate::plan::Overrides;
 use crate::review::ReviewPolicy;
 use crate::stand_ins::StandIns;
@@ -53,6 +54,8 @@ pub struct Config {
     pub only: Vec<String>,
     /// `publish.max-new-per-run`.
     pub max_new_per_run: Option<usize>,
+    /// `[legacy]`: steps over the AUR's ssh interface the operator allows.
+    pub legacy: LegacyAutomation,
     pub overrides: Overrides,
     /// `[review]`; `None` leaves the review gate off.
     pub review: Option<ReviewPolicy>,

@@ -10,6 +10,7 @@ use toml::Spanned;
 use super::toml_text::{toml_key, toml_list, toml_str};
 use super::values::*;
 use super::{Config, ConfigError};
+use crate::legacy::LegacyAutomation;
 use crate::plan::system::SystemAdditions;
 use crate::plan::{DistOverride, Overrides};
 use crate::review::ReviewPolicy;
@@ -40,6 +41,18 @@ pub(super) struct File {
     review: Option<ReviewPolicy>,
     #[serde(default)]
     trust: Trust,
+    #[serde(default)]
+    legacy: Legacy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Legacy {
+    #[serde(default)]
+    adopt_orphans: bool,
+    #[serde(default)]
+    flag_out_of_date: bool,
+    max_actions_per_run: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +266,14 @@ impl File {
             mirrors,
             only: self.publish.only.into_iter().map(|d| d.0).collect(),
             max_new_per_run: self.publish.max_new_per_run,
+            legacy: LegacyAutomation {
+                adopt_orphans: self.legacy.adopt_orphans,
+                flag_out_of_date: self.legacy.flag_out_of_date,
+                max_actions_per_run: self
+                    .legacy
+                    .max_actions_per_run
+                    .unwrap_or(LegacyAutomation::default().max_actions_per_run),
+            },
             overrides,
             review: self.review,
             stand_ins,

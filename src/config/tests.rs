@@ -415,6 +415,8 @@ fn the_example_config_parses_and_sets_every_key() {
     assert!(c.mirrors.is_some_and(|m| !m.is_empty()) && c.review.is_some());
     assert!(!c.stand_ins.packages.is_empty() && !c.stand_ins.maintainers.is_empty());
     assert_eq!(c.max_new_per_run, Some(25));
+    assert!(c.legacy.adopt_orphans && c.legacy.flag_out_of_date);
+    assert_eq!(c.legacy.max_actions_per_run, 5);
     let o = &c.overrides;
     assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
     let some = |f: fn(&DistOverride) -> bool| o.dists.values().any(f);
@@ -451,6 +453,10 @@ fn the_example_config_parses_and_sets_every_key() {
         "provider-of",
         "[review]",
         "[trust]",
+        "[legacy]",
+        "adopt-orphans",
+        "flag-out-of-date",
+        "max-actions-per-run",
         "changes",
         "archive",
     ] {

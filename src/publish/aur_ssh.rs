@@ -82,6 +82,37 @@ pub fn set_keywords_command(pkgbase: &str, keywords: &[&str]) -> Result<String, 
     Ok(command)
 }
 
+/// The `adopt` command line for an orphaned package base.
+///
+/// # Errors
+/// [`AurSshError::InvalidName`] for a bad pkgbase.
+pub fn adopt_command(pkgbase: &str) -> Result<String, AurSshError> {
+    check_name("pkgbase", pkgbase)?;
+    Ok(format!("adopt {pkgbase}"))
+}
+
+/// The `flag` command line: the comment is reduced to letters, digits, blanks and `.:+-_()`
+/// (it names a stranger's distribution) and single-quoted, as the AUR splits the line like a
+/// shell does.
+///
+/// # Errors
+/// [`AurSshError::InvalidName`] for a bad pkgbase.
+pub fn flag_command(pkgbase: &str, comment: &str) -> Result<String, AurSshError> {
+    check_name("pkgbase", pkgbase)?;
+    let comment: String = comment
+        .chars()
+        .take(500)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " .:+-_()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(format!("flag {pkgbase} '{comment}'"))
+}
+
 fn check_name(what: &'static str, value: &str) -> Result<(), AurSshError> {
     let first = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     let rest = |c: char| first(c) || matches!(c, '.' | '+' | '_' | '-');
@@ -226,6 +257,16 @@ mod tests {
             pins: aur_default(),
             timeout,
         }
+    }
+
+    #[test]
+    fn adopt_and_flag_commands_carry_nothing_a_shell_split_could_misread() {
+        assert_eq!(adopt_command("perl6-x").unwrap(), "adopt perl6-x");
+        assert!(adopt_command("x; rm -rf /").is_err());
+        assert_eq!(
+            flag_command("perl6-x", "It's \"X\" 1.0; $(reboot)").unwrap(),
+            "flag perl6-x 'It_s _X_ 1.0_ _(reboot)'"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{Config, ConfigError};
+use crate::legacy::LegacyAutomation;
 use crate::plan::Overrides;
 use crate::review::ReviewPolicy;
 use crate::stand_ins::StandIns;
@@ -79,6 +80,8 @@ pub struct SyncOptions {
     pub stand_ins: StandIns,
     /// At most this many packages the AUR does not have yet go up in one run.
     pub max_new_per_run: usize,
+    /// What `[legacy]` allows over the AUR's ssh interface.
+    pub legacy: LegacyAutomation,
 }
 
 /// `legacy`'s settings.

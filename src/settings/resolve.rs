@@ -14,6 +14,7 @@ use crate::config::{
     Config, HttpTimeout, check_aur_user, check_maintainer, check_remote, default_path,
     is_placeholder, toml_list, toml_str,
 };
+use crate::legacy::LegacyAutomation;
 use crate::plan::Overrides;
 use crate::review::ReviewPolicy;
 
@@ -409,6 +410,9 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
                     .config
                     .map_or_else(Default::default, |c| c.stand_ins.clone()),
                 max_new_per_run,
+                legacy: r
+                    .config
+                    .map_or_else(LegacyAutomation::default, |c| c.legacy),
             },
         },
     }

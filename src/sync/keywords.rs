@@ -66,7 +66,7 @@ pub async fn set_if_pending(settings: &SyncSettings, auth: &RemoteAuth, pkgbase:
 }
 
 /// The AUR's ssh command interface behind `--remote`, when it is an ssh URL and a key is set.
-fn aur_ssh(settings: &SyncSettings, auth: &RemoteAuth, pkgbase: &str) -> Option<AurSsh> {
+pub(super) fn aur_ssh(settings: &SyncSettings, auth: &RemoteAuth, pkgbase: &str) -> Option<AurSsh> {
     let key = auth.ssh_key.clone()?;
     let url = url::Url::parse(&settings.options.remote.replace("{pkgbase}", pkgbase)).ok()?;
     if url.scheme() != "ssh" {

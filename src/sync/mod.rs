@@ -15,6 +15,7 @@
 
 mod job;
 mod keywords;
+mod legacy_actions;
 mod pace;
 mod pkgrel;
 mod record;
@@ -34,6 +35,7 @@ use crate::publish::git::{Identity, RemoteAuth};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
 use crate::review::queue;
 use crate::settings::SyncSettings;
+use legacy_actions::LegacyAction;
 use record::PublishedRecord;
 use run::Run;
 use stand_in_record::StandInRecord;
@@ -72,6 +74,30 @@ pub struct SyncReport {
     /// Packages we published whose distribution is no longer in the index: candidates for a
     /// deletion request.
     pub gone_from_index: Vec<String>,
+    /// Steps taken past stale stand-ins over the AUR's ssh interface (`[legacy]`).
+    pub legacy_actions: Vec<LegacyAction>,
+}
+
+/// Adopts orphaned stand-ins and flags stale ones, as far as `[legacy]` allows.
+fn legacy_steps(
+    settings: &SyncSettings,
+    auth: &RemoteAuth,
+    aur: &AurContext,
+    plan: &crate::plan::Plan,
+) -> anyhow::Result<Vec<LegacyAction>> {
+    let allowed = settings.options.legacy;
+    if !(allowed.adopt_orphans || allowed.flag_out_of_date) {
+        return Ok(Vec::new());
+    }
+    // The clock is read here, at the edge; the legacy report is decided on data.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let coverages = crate::legacy::coverages(plan, |name| aur.meta.facts(name));
+    let entries = crate::legacy::report(coverages, Some(&settings.aur_user), now);
+    legacy_actions::take_steps(&settings.state, allowed, &entries, |pkgbase| {
+        keywords::aur_ssh(settings, auth, pkgbase)
+    })
 }
 
 /// One of our packages replacing a vanished stand-in.
@@ -165,6 +191,11 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
             })
         })
         .collect();
+    let legacy_actions = if settings.options.dry_run {
+        Vec::new()
+    } else {
+        legacy_steps(settings, &auth, &aur, &plan)?
+    };
     let gone_from_index: Vec<String> = published
         .names()
         .filter(|name| !plan.index_names.contains(*name))
@@ -224,6 +255,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
             pace,
             replaced,
             gone_from_index,
+            legacy_actions,
         },
     )?;
     Ok(if run.nothing_failed() {

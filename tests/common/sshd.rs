@@ -113,13 +113,17 @@ pub fn start() -> AurServer {
         set_mode(&path, 0o755);
     }
     write_readable(&d.join("owners"), "");
+    // `adopt` and `disown` change owners as the AUR's account records do.
+    account.give(&d.join("owners"));
 
     for sub in ["srv", "srv/repos"] {
         fs::create_dir(d.join(sub)).expect("create srv/");
         account.give(&d.join(sub));
     }
-    write_readable(&d.join("srv/keywords.log"), "");
-    account.give(&d.join("srv/keywords.log"));
+    for log in ["srv/keywords.log", "srv/actions.log", "srv/flags"] {
+        write_readable(&d.join(log), "");
+        account.give(&d.join(log));
+    }
 
     let client_public = fs::read_to_string(d.join("client_key.pub")).expect("read client key");
     write_readable(
@@ -249,6 +253,11 @@ impl AurServer {
     /// Every `set-keywords` received, one line each: `<pkgbase> <keyword>...`.
     pub fn keywords_log(&self) -> String {
         fs::read_to_string(self.path("srv/keywords.log")).expect("read keywords.log")
+    }
+
+    /// The `adopt`, `disown`, `flag` and `unflag` commands the server carried out, a line each.
+    pub fn actions_log(&self) -> String {
+        fs::read_to_string(self.path("srv/actions.log")).expect("read actions.log")
     }
 
     /// sshd's log (LogLevel VERBOSE), to print when a test fails.

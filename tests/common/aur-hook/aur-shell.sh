@@ -4,7 +4,9 @@
 #
 # Plays the part of aurweb's git-serve: maps AUR-style repository paths
 # ('/<pkgbase>.git') onto bare repositories under <server dir>/srv/repos and
-# answers the one non-git command our bot uses (set-keywords).
+# answers the non-git commands our bot uses: set-keywords, and adopt, disown, flag and
+# unflag as aurweb answers them (owners in <server dir>/owners, "-" for an orphan; flags in
+# <server dir>/srv/flags; every command done is logged to <server dir>/srv/actions.log).
 set -eu
 # The pkgbase check below relies on byte ranges in bracket expressions.
 export LC_ALL=C
@@ -78,6 +80,34 @@ set-keywords)
 	valid_pkgbase "$2" || die "invalid package base: $2"
 	shift
 	printf '%s\n' "$*" >>"$server_dir/srv/keywords.log"
+	;;
+adopt | disown | flag | unflag)
+	[ $# -ge 2 ] || die "usage: $1 <pkgbase>"
+	valid_pkgbase "$2" || die "invalid package base: $2"
+	[ -d "$repos/$2.git" ] || die "package base not found: $2"
+	owner=$(awk -v p="$2" '$1 == p { m = $2 } END { print m }' "$server_dir/owners")
+	flagged=$(grep -cx "$2" "$server_dir/srv/flags" 2>/dev/null || true)
+	case $1 in
+	adopt)
+		[ "$owner" = "-" ] || die "adopt: permission denied: $account"
+		printf '%s %s\n' "$2" "$account" >>"$server_dir/owners"
+		;;
+	disown)
+		[ "$owner" = "$account" ] || die "disown: permission denied: $account"
+		printf '%s -\n' "$2" >>"$server_dir/owners"
+		;;
+	flag)
+		[ $# -ge 3 ] || die "usage: flag <pkgbase> <comment>"
+		[ "$flagged" = 0 ] || die "$2 is already flagged out-of-date."
+		printf '%s\n' "$2" >>"$server_dir/srv/flags"
+		;;
+	unflag)
+		[ "$flagged" != 0 ] || die "$2 is not flagged out-of-date."
+		grep -vx "$2" "$server_dir/srv/flags" >"$server_dir/srv/flags.new" || true
+		mv "$server_dir/srv/flags.new" "$server_dir/srv/flags"
+		;;
+	esac
+	printf '%s\n' "$*" >>"$server_dir/srv/actions.log"
 	;;
 *)
 	die "invalid command: $1"

@@ -883,3 +883,80 @@ fn a_vanished_stand_in_is_replaced_and_a_vanished_distribution_is_reported() {
     let gone = world.report()["gone_from_index"].to_string();
     assert!(gone.contains("raku-json-optin"), "{gone}");
 }
+
+/// With `[legacy]`, sync adopts an orphaned stand-in and flags a stale one over the AUR's
+/// ssh interface: at most `max-actions-per-run` a run, each recorded so that no rerun repeats
+/// it; a refusal is reported, not fatal.
+#[test]
+fn legacy_steps_are_taken_once_each_at_the_configured_pace() {
+    let aur = aur_metadata(&[
+        json!({"Name": "perl6-json-fast", "PackageBase": "perl6-json-fast",
+            "Version": "0.9.10-1", "Depends": ["perl6"]}),
+        json!({"Name": "perl6-json-name", "PackageBase": "perl6-json-name",
+            "Version": "0.0.1-1", "Maintainer": "human", "Depends": ["perl6"]}),
+    ]);
+    let world = World::new(&sample(), &aur);
+    for (pkgbase, owner) in [("perl6-json-fast", "-"), ("perl6-json-name", "human")] {
+        // The packages exist on the server (cloning creates them, as the AUR's do).
+        let url = world.aur.remote_template().replace("{pkgbase}", pkgbase);
+        let out = Command::new("git")
+            .args(["clone", "-q", &url])
+            .arg(world.path(pkgbase))
+            .env("GIT_SSH_COMMAND", world.aur.git_ssh_command())
+            .env("HOME", world.path("."))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        world.aur.set_owner(pkgbase, owner);
+    }
+    let config = world.path("legacy.toml");
+    std::fs::write(
+        &config,
+        "[legacy]\nadopt-orphans = true\nflag-out-of-date = true\nmax-actions-per-run = 1\n",
+    )
+    .unwrap();
+    // Every distribution, not only JSON::Marshal's closure: that is held (perl6-json-name is
+    // too old for it), and a held package's stand-ins are out of an --only run's scope.
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
+        common::sync_cmd::add_sync_args(
+            &mut command,
+            world.root(),
+            &world.http,
+            &world.aur,
+            &key,
+            &known_hosts,
+        );
+        let out = command
+            .args(["--config", config.to_str().unwrap()])
+            .output()
+            .expect("raku-aur runs");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        world.report()["legacy_actions"].clone()
+    };
+    // The stand-in that holds back most goes first: JSON::Fast is needed by JSON::Marshal.
+    let first = run();
+    assert_eq!(first[0]["package"], "perl6-json-fast", "{first}");
+    assert_eq!(first[0]["action"], "adopt");
+    assert_eq!(first[0]["outcome"], "done");
+    assert_eq!(first.as_array().unwrap().len(), 1);
+    let second = run();
+    assert_eq!(second[0]["package"], "perl6-json-name", "{second}");
+    assert_eq!(second[0]["action"], "flag");
+    assert_eq!(second[0]["outcome"], "done");
+    let third = run();
+    assert!(third.as_array().unwrap().is_empty(), "{third}");
+    let log = world.aur.actions_log();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert_eq!(lines[0], "adopt perl6-json-fast");
+    assert!(
+        lines[1].starts_with("flag perl6-json-name 'JSON::Name 0.0.7 is released"),
+        "{log}"
+    );
+}
