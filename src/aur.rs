@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::str::FromStr;
 
-use alpm_types::{Name, PackageRelation, Version};
+use alpm_types::{Name, PackageRelation};
 use serde::Deserialize;
 
+use crate::checked_version;
 use crate::plan::ExistingPackage;
 
 /// One AUR package, as the bulk metadata lists it (only the fields we use).
@@ -125,7 +125,7 @@ impl AurMetadata {
             .or_else(|| by_name(&key))?;
         Some(ExistingPackage {
             pkgname: Name::new(&found.0).ok()?,
-            version: Version::from_str(&found.1).ok(),
+            version: checked_version::parse(&found.1).ok(),
         })
     }
 
@@ -150,7 +150,7 @@ impl AurMetadata {
         let meets = |version: Option<&str>| match &relation.version_requirement {
             None => true,
             Some(req) => version
-                .and_then(|v| Version::from_str(v).ok())
+                .and_then(|v| checked_version::parse(v).ok())
                 .is_some_and(|v| req.is_satisfied_by(&v)),
         };
         self.packages
@@ -165,6 +165,8 @@ impl AurMetadata {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
 
     fn snapshot() -> AurMetadata {

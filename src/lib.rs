@@ -12,6 +12,7 @@
 
 mod aur;
 mod aur_tip;
+mod checked_version;
 pub mod cli;
 pub mod commands;
 pub mod config;
