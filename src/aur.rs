@@ -2,47 +2,130 @@
 //! per run, answers three questions — is this distribution already packaged under another
 //! name, does this pkgbase belong to someone else, and does every dependency exist.
 //!
-//! Parsing is pure; fetching lives with the other network code.
+//! The file lists about 100,000 packages (80–150 MB of JSON), nearly all of them unrelated to
+//! Raku. It is read as a stream, one package at a time, and only what the questions need is
+//! kept: every package's name, account and version, what it provides, and the dependencies of
+//! the Raku-related ones ([`is_raku_related`]).
+//!
+//! Every value in it is a stranger's. A package whose version or provides cannot be read (or
+//! that alpm-types could not compare, see [`crate::checked_version`]) is skipped: it covers
+//! and satisfies nothing, and [`AurMetadata::skipped`] says why. Its name still counts as
+//! taken. Parsing is pure; fetching lives with the other network code.
 
-use std::collections::BTreeMap;
-use std::io::Read;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read};
+use std::str::FromStr;
 
-use alpm_types::{Name, PackageRelation};
+use alpm_types::{Name, PackageRelation, Version, VersionComparison};
 use serde::Deserialize;
 
 use crate::checked_version;
+use crate::json_array::{self, ArrayError};
 use crate::plan::ExistingPackage;
+use crate::text::escape_for_log;
 
-/// One AUR package, as the bulk metadata lists it (only the fields we use).
-#[derive(Debug, Clone, Deserialize)]
+/// One package as the bulk metadata lists it, while it is read: only the fields we use
+/// (serde skips the others), borrowed from the buffer where the text has no escapes.
+#[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct AurPackage {
-    pub name: String,
+struct RawPackage<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
     /// `[epoch:]pkgver-pkgrel`.
-    pub version: String,
+    #[serde(borrow)]
+    version: Cow<'a, str>,
     /// The AUR account; `None` for orphans and in snapshots that lack it.
-    #[serde(default)]
-    pub maintainer: Option<String>,
-    #[serde(default)]
-    pub depends: Vec<String>,
-    #[serde(default)]
-    pub provides: Vec<String>,
+    #[serde(borrow, default)]
+    maintainer: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    depends: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    provides: Option<Vec<Cow<'a, str>>>,
+}
+
+/// A Raku-related package, with what the decisions about Raku distributions read.
+#[derive(Debug, Clone)]
+struct AurPackage {
+    name: String,
+    version: Version,
+    maintainer: Option<String>,
+    depends: Vec<String>,
+}
+
+/// Any package, as little of it as the questions about names need.
+#[derive(Debug)]
+struct Listed {
+    name: Name,
+    /// Index into [`AurMetadata::accounts`].
+    account: Option<u32>,
+    /// `None` when the entry could not be read: it then satisfies nothing.
+    version: Option<Version>,
+}
+
+/// One `provides` entry of a readable package.
+#[derive(Debug)]
+struct Provision {
+    provided: Name,
+    by: Name,
+    version: Option<Version>,
+}
+
+/// An entry of the metadata that is not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedEntry {
+    /// The package's name, escaped for display.
+    pub name: String,
+    pub reason: String,
+    /// Whether it has to do with Raku, so that it matters to this bot.
+    pub raku_related: bool,
+}
+
+/// The name a dependency or provides entry starts with (before any `<`, `>` or `=`).
+fn relation_name(relation: &str) -> &str {
+    relation.split(['<', '>', '=']).next().unwrap_or_default()
+}
+
+/// A name in the Raku toolchain's or the Raku packages' namespace.
+fn is_raku_name(name: &str) -> bool {
+    matches!(name, "rakudo" | "perl6" | "raku")
+        || name.starts_with("perl6-")
+        || name.starts_with(crate::plan::PKGNAME_PREFIX)
 }
 
 /// A package that runs on rakudo (depends on `rakudo`, `perl6` or `raku`): a Raku module.
 fn is_raku_package(p: &AurPackage) -> bool {
-    p.depends.iter().any(|d| {
-        let name = d.split(['<', '>', '=']).next().unwrap_or_default();
-        matches!(name, "rakudo" | "perl6" | "raku")
-    })
+    runs_on_rakudo(&p.depends)
+}
+
+fn runs_on_rakudo<S: AsRef<str>>(depends: &[S]) -> bool {
+    depends
+        .iter()
+        .any(|d| matches!(relation_name(d.as_ref()), "rakudo" | "perl6" | "raku"))
+}
+
+/// Whether the bot may need a package's details: it runs on rakudo, or its name or something
+/// it provides is in the Raku namespaces (`perl6-*`, `raku-*`, the toolchain's names).
+fn is_raku_related(p: &RawPackage<'_>) -> bool {
+    let depends = p.depends.as_deref().unwrap_or_default();
+    let provides = p.provides.as_deref().unwrap_or_default();
+    runs_on_rakudo(depends)
+        || is_raku_name(&p.name)
+        || provides.iter().any(|r| is_raku_name(relation_name(r)))
 }
 
 /// The AUR's packages by name, and who provides what.
 #[derive(Debug, Default)]
 pub struct AurMetadata {
+    /// Raku-related packages by name.
     packages: BTreeMap<String, AurPackage>,
-    /// Provided name → (providing package, provided version if any).
-    provided: BTreeMap<String, Vec<(String, Option<String>)>>,
+    /// Every package with a valid name, sorted by name.
+    listed: Vec<Listed>,
+    /// Each account once.
+    accounts: Vec<Box<str>>,
+    /// Sorted by provided name, then provider.
+    provided: Vec<Provision>,
+    skipped: Vec<SkippedEntry>,
 }
 
 /// The metadata could not be used; nothing should be published without it.
@@ -51,47 +134,179 @@ pub struct AurMetadata {
 pub enum AurMetadataError {
     #[error("AUR metadata is not gzip or is truncated: {0}")]
     Gzip(std::io::Error),
+    #[error("AUR metadata cannot be read: {0}")]
+    Read(std::io::Error),
     #[error("AUR metadata is not a JSON array of packages: {0}")]
     Json(serde_json::Error),
 }
 
-impl AurMetadata {
-    /// Parses the bulk metadata, gzipped or not.
-    pub fn parse(bytes: &[u8]) -> Result<Self, AurMetadataError> {
-        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(bytes)
-                .read_to_end(&mut out)
-                .map_err(AurMetadataError::Gzip)?;
-            out
-        } else {
-            bytes.to_vec()
-        };
-        let list: Vec<AurPackage> =
-            serde_json::from_slice(&text).map_err(AurMetadataError::Json)?;
-        let mut meta = AurMetadata::default();
-        for p in list {
-            for provide in &p.provides {
-                let (name, version) = match provide.split_once('=') {
-                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                    None => (provide.clone(), None),
-                };
-                meta.provided
-                    .entry(name)
-                    .or_default()
-                    .push((p.name.clone(), version));
-            }
-            meta.packages.insert(p.name.clone(), p);
+/// What one read through the file collects.
+#[derive(Default)]
+struct Collector {
+    meta: AurMetadata,
+    account_ids: HashMap<String, u32>,
+}
+
+impl Collector {
+    fn account(&mut self, account: &str) -> Option<u32> {
+        if let Some(id) = self.account_ids.get(account) {
+            return Some(*id);
         }
-        for providers in meta.provided.values_mut() {
-            providers.sort();
-        }
-        Ok(meta)
+        let id = u32::try_from(self.meta.accounts.len()).ok()?;
+        self.meta.accounts.push(account.into());
+        self.account_ids.insert(account.to_string(), id);
+        Some(id)
     }
 
-    #[cfg(test)]
-    fn get(&self, name: &str) -> Option<&AurPackage> {
-        self.packages.get(name)
+    fn add(&mut self, raw: RawPackage<'_>) {
+        let raku_related = is_raku_related(&raw);
+        let Ok(name) = Name::new(&raw.name) else {
+            self.meta.skipped.push(SkippedEntry {
+                name: escape_for_log(&raw.name),
+                reason: "its name is not a package name".to_string(),
+                raku_related,
+            });
+            return;
+        };
+        let account = raw.maintainer.as_deref().and_then(|m| self.account(m));
+        let read = checked_version::parse(&raw.version)
+            .map_err(|e| e.to_string())
+            .and_then(|version| {
+                let provides = raw.provides.as_deref().unwrap_or_default();
+                let provides = provides
+                    .iter()
+                    .map(|p| read_provide(p))
+                    .collect::<Result<Vec<_>, String>>()?;
+                Ok((version, provides))
+            });
+        let (version, provides) = match read {
+            Ok(read) => read,
+            Err(reason) => {
+                self.meta.skipped.push(SkippedEntry {
+                    name: name.to_string(),
+                    reason,
+                    raku_related,
+                });
+                self.meta.listed.push(Listed {
+                    name,
+                    account,
+                    version: None,
+                });
+                return;
+            }
+        };
+        for (provided, provided_version) in provides {
+            self.meta.provided.push(Provision {
+                provided,
+                by: name.clone(),
+                version: provided_version,
+            });
+        }
+        if raku_related {
+            self.meta.packages.insert(
+                name.to_string(),
+                AurPackage {
+                    name: name.to_string(),
+                    version: version.clone(),
+                    maintainer: raw.maintainer.map(Cow::into_owned),
+                    depends: raw
+                        .depends
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Cow::into_owned)
+                        .collect(),
+                },
+            );
+        }
+        self.meta.listed.push(Listed {
+            name,
+            account,
+            version: Some(version),
+        });
+    }
+
+    fn finish(self) -> AurMetadata {
+        let mut meta = self.meta;
+        // Stable: of two entries with one name (the AUR has none), the first is kept.
+        meta.listed.sort_by(|a, b| a.name.cmp(&b.name));
+        meta.listed.dedup_by(|a, b| a.name == b.name);
+        meta.provided
+            .sort_by(|a, b| (&a.provided, &a.by).cmp(&(&b.provided, &b.by)));
+        meta.listed.shrink_to_fit();
+        meta.provided.shrink_to_fit();
+        meta.accounts.shrink_to_fit();
+        meta
+    }
+}
+
+/// A `provides` entry: `name` or `name=version`.
+fn read_provide(text: &str) -> Result<(Name, Option<Version>), String> {
+    let relation = PackageRelation::from_str(text).map_err(|e| {
+        format!(
+            "provides {}, which cannot be read: {}",
+            escape_for_log(text),
+            crate::text::for_terminal(&e.to_string())
+        )
+    })?;
+    let version = match relation.version_requirement {
+        None => None,
+        Some(requirement) if requirement.comparison == VersionComparison::Equal => {
+            Some(checked_version::check(requirement.version).map_err(|e| format!("provides {e}"))?)
+        }
+        Some(_) => {
+            return Err(format!(
+                "provides {}, which is not `name` or `name=version`",
+                escape_for_log(text)
+            ));
+        }
+    };
+    Ok((relation.name, version))
+}
+
+impl AurMetadata {
+    /// Parses the bulk metadata held in memory, gzipped or not.
+    pub fn parse(bytes: &[u8]) -> Result<Self, AurMetadataError> {
+        Self::read(bytes)
+    }
+
+    /// Reads the bulk metadata, gzipped or not, as a stream: neither the file nor its
+    /// decompressed text is ever held whole.
+    pub fn read(reader: impl Read) -> Result<Self, AurMetadataError> {
+        let mut reader = BufReader::new(reader);
+        let head = reader.fill_buf().map_err(AurMetadataError::Read)?;
+        let mut collector = Collector::default();
+        if head.starts_with(&[0x1f, 0x8b]) {
+            let text = flate2::bufread::GzDecoder::new(reader);
+            read_packages(text, &mut collector).map_err(|e| match e {
+                AurMetadataError::Read(io) => AurMetadataError::Gzip(io),
+                other => other,
+            })?;
+        } else {
+            read_packages(reader, &mut collector)?;
+        }
+        Ok(collector.finish())
+    }
+
+    /// Entries that are not used, and why, in the file's order.
+    pub fn skipped(&self) -> &[SkippedEntry] {
+        &self.skipped
+    }
+
+    fn listed(&self, name: &str) -> Option<&Listed> {
+        let at = self
+            .listed
+            .binary_search_by(|l| l.name.as_ref().cmp(name))
+            .ok()?;
+        self.listed.get(at)
+    }
+
+    /// Who provides `name`, in the order of their names.
+    fn providers(&self, name: &str) -> &[Provision] {
+        let start = self
+            .provided
+            .partition_point(|p| p.provided.as_ref() < name);
+        let len = self.provided[start..].partition_point(|p| p.provided.as_ref() == name);
+        &self.provided[start..start + len]
     }
 
     /// The AUR package that already ships distribution `dist`, if one does — other than our
@@ -110,33 +325,40 @@ impl AurMetadata {
             is_raku_package(p).then(|| (p.name.clone(), p.version.clone()))
         };
         let provider_of = |wanted: &str| {
-            self.provided.get(wanted)?.iter().find_map(|(by, version)| {
-                let p = &self.packages[by];
-                (is_raku_package(p) && !(by == &ours && mine(p))).then(|| {
-                    let version = version.clone().unwrap_or_else(|| p.version.clone());
-                    (by.clone(), version)
+            self.providers(wanted).iter().find_map(|provision| {
+                let p = self.packages.get(provision.by.as_ref())?;
+                (is_raku_package(p) && !(p.name == ours && mine(p))).then(|| {
+                    let version = provision
+                        .version
+                        .clone()
+                        .unwrap_or_else(|| p.version.clone());
+                    (p.name.clone(), version)
                 })
             })
         };
         let found = by_name(&perl6)
             .or_else(|| provider_of(&perl6))
             .or_else(|| provider_of(&ours))
-            .or_else(|| by_name(&ours).filter(|_| !mine(&self.packages[&ours])))
+            .or_else(|| by_name(&ours).filter(|_| !self.packages.get(&ours).is_some_and(mine)))
             .or_else(|| by_name(&key))?;
         Some(ExistingPackage {
             pkgname: Name::new(&found.0).ok()?,
-            version: checked_version::parse(&found.1).ok(),
+            version: Some(found.1),
         })
     }
 
     /// Why the bot may not publish `pkgname`: the name exists on the AUR under another
     /// account (or none: orphans must be adopted first). `None` when it is free or ours.
     pub fn name_taken(&self, pkgname: &str, our_account: &str) -> Option<String> {
-        let p = self.packages.get(pkgname)?;
-        match p.maintainer.as_deref() {
+        let listed = self.listed(pkgname)?;
+        let account = listed
+            .account
+            .and_then(|id| self.accounts.get(usize::try_from(id).ok()?));
+        match account.map(AsRef::as_ref) {
             Some(account) if account == our_account => None,
             Some(account) => Some(format!(
-                "{pkgname} on the AUR belongs to {account} and does not ship this distribution"
+                "{pkgname} on the AUR belongs to {} and does not ship this distribution",
+                escape_for_log(account)
             )),
             None => Some(format!(
                 "{pkgname} on the AUR is an orphan that does not ship this distribution; adopt it first"
@@ -146,27 +368,41 @@ impl AurMetadata {
 
     /// Whether an AUR package satisfies `relation`, by its name or by what it provides.
     pub fn satisfies(&self, relation: &PackageRelation) -> bool {
-        let name = relation.name.to_string();
-        let meets = |version: Option<&str>| match &relation.version_requirement {
+        let name = relation.name.as_ref();
+        let meets = |version: Option<&Version>| match &relation.version_requirement {
             None => true,
-            Some(req) => version
-                .and_then(|v| checked_version::parse(v).ok())
-                .is_some_and(|v| req.is_satisfied_by(&v)),
+            Some(req) => version.is_some_and(|v| req.is_satisfied_by(v)),
         };
-        self.packages
-            .get(&name)
-            .is_some_and(|p| meets(Some(&p.version)))
+        let by_name = self
+            .listed(name)
+            .and_then(|l| l.version.as_ref())
+            .is_some_and(|v| meets(Some(v)));
+        by_name
             || self
-                .provided
-                .get(&name)
-                .is_some_and(|ps| ps.iter().any(|(_, v)| meets(v.as_deref())))
+                .providers(name)
+                .iter()
+                .any(|p| meets(p.version.as_ref()))
     }
+}
+
+/// Reads the top-level array from `text` into `collector`, one package at a time.
+fn read_packages(text: impl Read, collector: &mut Collector) -> Result<(), AurMetadataError> {
+    json_array::for_each_element(text, |bytes| {
+        let mut one = serde_json::Deserializer::from_slice(bytes).into_iter::<RawPackage>();
+        let raw = one
+            .next()
+            .unwrap_or_else(|| Err(serde::de::Error::custom("expected a package")))?;
+        collector.add(raw);
+        Ok(one.byte_offset())
+    })
+    .map_err(|e| match e {
+        ArrayError::Read(io) => AurMetadataError::Read(io),
+        ArrayError::Json(json) => AurMetadataError::Json(json),
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::str::FromStr;
-
     use super::*;
 
     fn snapshot() -> AurMetadata {
@@ -180,8 +416,27 @@ mod tests {
     #[test]
     fn the_real_snapshot_parses() {
         let meta = snapshot();
-        assert_eq!(meta.packages.len(), 133);
-        assert_eq!(meta.get("rakudo").unwrap().version, "2026.04-1");
+        assert_eq!(meta.listed.len(), 133);
+        assert!(meta.skipped().is_empty(), "{:?}", meta.skipped());
+        assert_eq!(meta.packages["rakudo"].version.to_string(), "2026.04-1");
+    }
+
+    #[test]
+    fn only_raku_related_packages_keep_their_details() {
+        let meta = snapshot();
+        // moarvm and nqp neither run on rakudo nor carry a Raku name.
+        assert!(!meta.packages.contains_key("moarvm"));
+        assert!(meta.satisfies(&PackageRelation::from_str("moarvm>=2026.01").unwrap()));
+        // A Perl 5 module and a music player, kept for their names; rakudo-bin provides raku.
+        for name in [
+            "perl6-junction",
+            "raku-music-bin",
+            "perl6-json-fast",
+            "zef",
+            "rakudo-bin",
+        ] {
+            assert!(meta.packages.contains_key(name), "{name}");
+        }
     }
 
     #[test]
@@ -190,7 +445,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, json).unwrap();
         let gz = gz.finish().unwrap();
-        assert!(AurMetadata::parse(&gz).unwrap().get("a").is_some());
+        assert!(AurMetadata::parse(&gz).unwrap().listed("a").is_some());
         assert!(matches!(
             AurMetadata::parse(&gz[..gz.len() / 2]),
             Err(AurMetadataError::Gzip(_))
@@ -256,5 +511,119 @@ mod tests {
         assert!(!meta.satisfies(&rel("rakudo>=2027")));
         assert!(meta.satisfies(&rel("raku-digest")));
         assert!(!meta.satisfies(&rel("perl6-librarymake")));
+    }
+
+    fn metadata(packages: serde_json::Value) -> AurMetadata {
+        AurMetadata::parse(&serde_json::to_vec(&packages).unwrap()).unwrap()
+    }
+
+    const HUGE: &str = "100000000000000000000000";
+
+    #[test]
+    fn a_provide_alpm_types_cannot_compare_makes_the_package_count_for_nothing() {
+        let meta = metadata(serde_json::json!([
+            {"Name": "rakudo", "Version": "2026.04-1", "Maintainer": "someone"},
+            {"Name": "totally-legit", "Version": "1-1", "Maintainer": "stranger",
+             "Depends": ["rakudo"], "Provides": [format!("raku-json-fast={HUGE}"), "raku-other"]},
+        ]));
+        let rel = |s: &str| PackageRelation::from_str(s).unwrap();
+        assert!(meta.existing_for("JSON::Fast", "bot").is_none());
+        assert!(meta.existing_for("Other", "bot").is_none());
+        assert!(!meta.satisfies(&rel("raku-json-fast>=1")));
+        assert!(!meta.satisfies(&rel("raku-other")));
+        assert!(!meta.satisfies(&rel("totally-legit")));
+        // Its name is still not ours.
+        assert!(meta.name_taken("totally-legit", "bot").is_some());
+        let skipped = meta.skipped();
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].name, "totally-legit");
+        assert!(skipped[0].raku_related);
+        assert!(
+            skipped[0].reason.contains(HUGE) && skipped[0].reason.contains("cannot compare"),
+            "{}",
+            skipped[0].reason
+        );
+    }
+
+    #[test]
+    fn entries_that_cannot_be_read_are_skipped_with_a_reason() {
+        let meta = metadata(serde_json::json!([
+            {"Name": "perl6-a", "Version": format!("1.{HUGE}-1"), "Depends": ["perl6"]},
+            {"Name": "perl6-b", "Version": format!("{HUGE}:1-1"), "Depends": ["perl6"]},
+            {"Name": "perl6-c", "Version": "1-1", "Depends": ["perl6"], "Provides": ["raku-c>=1"]},
+            {"Name": "perl6-d", "Version": "1-1", "Depends": ["perl6"], "Provides": ["raku d"]},
+            {"Name": "perl6 e\u{1b}[31m", "Version": "1-1", "Depends": ["perl6"]},
+            {"Name": "fine", "Version": "1-1", "Maintainer": null, "Depends": null, "Provides": null},
+        ]));
+        let skipped: Vec<(&str, bool)> = meta
+            .skipped()
+            .iter()
+            .map(|s| (s.name.as_str(), s.raku_related))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("perl6-a", true),
+                ("perl6-b", true),
+                ("perl6-c", true),
+                ("perl6-d", true),
+                ("\"perl6 e\\u{1b}[31m\"", true),
+            ]
+        );
+        for s in meta.skipped() {
+            assert!(!s.reason.contains('\u{1b}'), "{}", s.reason);
+        }
+        for dist in ["A", "B", "C", "D"] {
+            assert!(meta.existing_for(dist, "bot").is_none(), "{dist}");
+        }
+        let rel = |s: &str| PackageRelation::from_str(s).unwrap();
+        assert!(!meta.satisfies(&rel("perl6-a")));
+        assert!(meta.satisfies(&rel("fine=1")));
+        assert!(meta.name_taken("perl6-a", "bot").is_some());
+    }
+
+    #[test]
+    fn accounts_are_told_apart_and_escaped() {
+        let meta = metadata(serde_json::json!([
+            {"Name": "raku-a", "Version": "1-1", "Maintainer": "bot"},
+            {"Name": "raku-b", "Version": "1-1", "Maintainer": "other"},
+            {"Name": "raku-c", "Version": "1-1", "Maintainer": "bot"},
+            {"Name": "raku-d", "Version": "1-1", "Maintainer": "evil\u{1b}]0;x\u{7}"},
+        ]));
+        assert_eq!(meta.accounts.len(), 3);
+        assert!(meta.name_taken("raku-a", "bot").is_none());
+        assert!(meta.name_taken("raku-c", "bot").is_none());
+        assert!(
+            meta.name_taken("raku-b", "bot")
+                .unwrap()
+                .contains("belongs to other")
+        );
+        let evil = meta.name_taken("raku-d", "bot").unwrap();
+        assert!(
+            !evil.contains('\u{1b}') && !evil.contains('\u{7}'),
+            "{evil}"
+        );
+        assert!(meta.name_taken("raku-e", "bot").is_none());
+    }
+
+    #[test]
+    fn a_stream_is_read_the_same_as_bytes_and_trailing_garbage_is_refused() {
+        let path = format!(
+            "{}/tests/data/aur-raku-packages-meta.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let streamed = AurMetadata::read(std::fs::File::open(&path).unwrap()).unwrap();
+        let names = |m: &AurMetadata| -> Vec<String> {
+            m.listed.iter().map(|l| l.name.to_string()).collect()
+        };
+        assert_eq!(names(&streamed), names(&snapshot()));
+        assert!(matches!(
+            AurMetadata::parse(b"[] []"),
+            Err(AurMetadataError::Json(_))
+        ));
+        assert!(matches!(
+            AurMetadata::parse(br#"[{"Name": "a"}]"#),
+            Err(AurMetadataError::Json(_))
+        ));
     }
 }

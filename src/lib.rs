@@ -10,7 +10,7 @@
 //!
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
-mod aur;
+pub mod aur;
 mod aur_tip;
 mod checked_version;
 pub mod cli;
@@ -19,6 +19,7 @@ pub mod config;
 mod fetch;
 mod fsutil;
 pub mod index;
+mod json_array;
 pub mod pipeline;
 pub mod plan;
 mod progress;

@@ -96,6 +96,8 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         account: settings.aur_user.clone(),
     };
     let (rendered, plan, _skipped) = render_all(&settings.options.source, Some(&aur)).await?;
+    // ~100,000 packages' names and versions: not needed past planning.
+    drop(aur);
     let needs: Vec<(&str, &BTreeSet<String>)> = rendered
         .iter()
         .map(|r| (r.model.pkgname.as_ref(), &r.needs))
@@ -179,9 +181,11 @@ async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::R
         )
     };
     if !crate::urls::is_http_url(location) {
-        let bytes = std::fs::read(location)
+        let file = std::fs::File::open(location)
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
-        return AurMetadata::parse(&bytes).with_context(unusable);
+        let meta = AurMetadata::read(file).with_context(unusable)?;
+        log_skipped(&meta);
+        return Ok(meta);
     }
     let client = crate::pipeline::http_client(source.http_timeout)?;
     let cache = HttpCache::new(&source.cache);
@@ -194,5 +198,24 @@ async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::R
     if let Err(e) = cache.remember(&doc) {
         tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
     }
+    log_skipped(&meta);
     Ok(meta)
+}
+
+/// Entries of the metadata that cannot be read count as neither covering nor satisfying
+/// anything. Those that have to do with Raku are named; the AUR's many others are counted.
+fn log_skipped(meta: &AurMetadata) {
+    let skipped = meta.skipped();
+    for entry in skipped.iter().filter(|e| e.raku_related) {
+        tracing::warn!(package = %entry.name, reason = %entry.reason, "AUR package skipped");
+    }
+    for entry in skipped.iter().filter(|e| !e.raku_related) {
+        tracing::debug!(package = %entry.name, reason = %entry.reason, "AUR package skipped");
+    }
+    if !skipped.is_empty() {
+        tracing::info!(
+            skipped = skipped.len(),
+            "AUR packages whose entry cannot be read are not depended on"
+        );
+    }
 }
