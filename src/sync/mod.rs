@@ -19,6 +19,8 @@ mod pkgrel;
 mod record;
 mod run;
 mod status;
+#[cfg(test)]
+mod strangers_tests;
 mod verify;
 
 use std::collections::BTreeSet;
