@@ -12,6 +12,7 @@ use alpm_srcinfo::SourceInfoV1;
 use alpm_srcinfo::source_info::v1::package::Override;
 use alpm_types::{PackageRelease, PackageVersion, RelationOrSoname, SkippableChecksum, SonameV1};
 
+use crate::checked_version::{self, VersionRefusal};
 use crate::render::Files;
 
 /// A package as the files of its AUR repository state it.
@@ -60,6 +61,9 @@ pub(crate) enum TipError {
     /// alpm-srcinfo's message, which quotes the offending line, made safe for a terminal.
     #[error("the published .SRCINFO does not parse: {0}")]
     Invalid(String),
+    /// A pkgver the pkgrel rules could not compare with ours without alpm-types panicking.
+    #[error("the published .SRCINFO has a {0}")]
+    Version(#[from] VersionRefusal),
 }
 
 impl PublishedPackage {
@@ -70,6 +74,7 @@ impl PublishedPackage {
             other => TipError::Invalid(crate::text::for_terminal(&other.to_string())),
         })?;
         let base = &srcinfo.base;
+        checked_version::check_pkgver(&base.version.pkgver)?;
         let mut licenses: Vec<String> = base.licenses.iter().map(ToString::to_string).collect();
         licenses.sort_unstable();
         let sums: Vec<String> = base
@@ -337,6 +342,23 @@ mod tests {
             PublishedPackage::read(srcinfo("")),
             Err(TipError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_pkgver_alpm_types_cannot_compare_is_refused_and_huge_numbers_elsewhere_do_not_parse() {
+        let huge = "100000000000000000000000";
+        let with = |pkgver: &str, pkgrel: &str, epoch: &str| {
+            PublishedPackage::read(srcinfo(&format!(
+                "pkgbase = x\n\tpkgver = {pkgver}\n\tpkgrel = {pkgrel}\n{epoch}\tarch = any\n\npkgname = x\n"
+            )))
+        };
+        let err = with(&format!("1.{huge}"), "1", "").unwrap_err();
+        assert!(matches!(err, TipError::Version(_)), "{err}");
+        assert!(err.to_string().contains("cannot compare"), "{err}");
+        assert!(matches!(with("1", huge, ""), Err(TipError::Invalid(_))));
+        let epoch = format!("\tepoch = {huge}\n");
+        assert!(matches!(with("1", "1", &epoch), Err(TipError::Invalid(_))));
+        assert!(with(&usize::MAX.to_string(), "1", "").is_ok());
     }
 
     #[test]

@@ -153,7 +153,9 @@ impl HttpCache {
             sha256: sha256_hex(&bytes),
         };
         Ok(Document {
-            bytes: bytes.to_vec(),
+            // Without a copy when reqwest's buffer is the only owner: the AUR's metadata is
+            // 11–20 MB.
+            bytes: Vec::from(bytes),
             fresh: true,
             validators,
         })

@@ -10,20 +10,23 @@
 //!
 //! `raku`, `plan` and `render` do no I/O and read no clock: they are tested on data alone.
 
-mod aur;
+pub mod aur;
 mod aur_tip;
+mod checked_version;
 pub mod cli;
 pub mod commands;
 pub mod config;
 mod fetch;
 mod fsutil;
 pub mod index;
+mod json_array;
 pub mod legacy;
 pub mod pipeline;
 pub mod plan;
 mod progress;
 mod publish;
 pub mod raku;
+mod read_ahead;
 pub mod render;
 pub mod review;
 pub mod settings;

@@ -303,9 +303,11 @@ pub async fn load_aur_metadata(
         )
     };
     if !crate::urls::is_http_url(location) {
-        let bytes = std::fs::read(location)
+        let file = std::fs::File::open(location)
             .with_context(|| format!("cannot read the AUR metadata {location}"))?;
-        return AurMetadata::parse(&bytes).with_context(unusable);
+        let meta = AurMetadata::read(file).with_context(unusable)?;
+        log_skipped(&meta);
+        return Ok(meta);
     }
     let client = http_client(source.http_timeout)?;
     let cache = HttpCache::new(&source.cache);
@@ -318,7 +320,15 @@ pub async fn load_aur_metadata(
     if let Err(e) = cache.remember(&doc) {
         tracing::warn!(error = %e, "cannot keep a copy of the AUR metadata");
     }
+    log_skipped(&meta);
     Ok(meta)
+}
+
+/// AUR entries that could not be understood are left out, and said so.
+fn log_skipped(meta: &AurMetadata) {
+    for entry in meta.skipped() {
+        tracing::warn!(package = %entry.name, reason = %entry.reason, "AUR package skipped");
+    }
 }
 
 /// Renders every planned package from its tarball's facts, in memory: no I/O, so the

@@ -22,6 +22,8 @@ mod record;
 mod run;
 mod stand_in_record;
 mod status;
+#[cfg(test)]
+mod strangers_tests;
 mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -55,7 +55,10 @@ pub fn next_commit(
             if same == tip.files {
                 return Ok(TipUpdate::Unchanged);
             }
-            model.pkgrel = PackageRelease::new(tip.pkgrel.major + 1, None);
+            let major = tip.pkgrel.major.checked_add(1).ok_or_else(|| {
+                format!("the published pkgrel {} cannot go one higher", tip.pkgrel)
+            })?;
+            model.pkgrel = PackageRelease::new(major, None);
             if model.pkgver.to_string() == tip.pkgver.to_string() {
                 format!(
                     "Regenerate: {}",
@@ -70,7 +73,12 @@ pub fn next_commit(
         }
         Ordering::Greater => format!("Update to {}", model.pkgver),
         Ordering::Less => {
-            let epoch = tip.epoch.unwrap_or(0) + 1;
+            let epoch = tip.epoch.unwrap_or(0).checked_add(1).ok_or_else(|| {
+                format!(
+                    "the published epoch {} cannot go one higher",
+                    tip.epoch.unwrap_or(0)
+                )
+            })?;
             model.epoch = Some(epoch);
             format!(
                 "Update to {} (epoch {epoch}: pacman orders it below the published {})",
@@ -283,5 +291,28 @@ mod tests {
         newer.source = vec!["raku-foo-1.1.tar.gz::https://example.org/foo-1.1.tar.gz".into()];
         newer.sha256sums = vec!["f".repeat(64)];
         assert!(next_commit(&newer, Some(&tip), &files).is_ok());
+    }
+
+    #[test]
+    fn a_pkgrel_or_epoch_at_the_top_of_its_range_is_refused_not_wrapped() {
+        let mut old = model("1.0", &["rakudo"]);
+        old.pkgrel = PackageRelease::new(usize::MAX, None);
+        let tip = published_as(old);
+        let err = next_commit(&model("1.0", &["rakudo", "raku-bar"]), Some(&tip), &files);
+        assert_eq!(
+            err,
+            Err(format!(
+                "the published pkgrel {} cannot go one higher",
+                usize::MAX
+            ))
+        );
+        let mut old = model("2.0", &["rakudo"]);
+        old.epoch = Some(u64::MAX);
+        let tip = published_as(old);
+        let err = next_commit(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap_err();
+        assert_eq!(
+            err,
+            format!("the published epoch {} cannot go one higher", u64::MAX)
+        );
     }
 }

@@ -584,6 +584,41 @@ fn a_stranger_claiming_a_distribution_holds_it_instead_of_being_depended_on() {
 }
 
 #[test]
+fn aur_versions_alpm_types_cannot_compare_stop_nothing() {
+    // Issue 11: `provides=('raku-json-fast=100000000000000000000000')` made sync panic (exit
+    // 101) inside alpm-types' version comparison, on every run. An entry that cannot be
+    // compared counts for nothing: the distributions it claims are published as ours.
+    let huge = "100000000000000000000000";
+    let aur = aur_metadata(&[
+        json!({"Name": "totally-legit", "PackageBase": "totally-legit", "Version": "1-1",
+               "Maintainer": "stranger", "Depends": ["rakudo"],
+               "Provides": [format!("raku-json-fast={huge}")]}),
+        json!({"Name": "perl6-json-name", "PackageBase": "perl6-json-name",
+               "Version": format!("0.{huge}-1"), "Maintainer": "stranger",
+               "Depends": ["perl6"]}),
+    ]);
+    let world = World::new(&sample(), &aur);
+    let out = world.sync(&[]);
+    let err = stderr(&out);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for pkgbase in CHAIN {
+        assert_eq!(world.commits(pkgbase).len(), 1, "{pkgbase}: {err}");
+    }
+    let marshal = world.tip_file("raku-json-marshal", ".SRCINFO");
+    assert!(marshal.contains("\tdepends = raku-json-fast"), "{marshal}");
+    assert!(marshal.contains("\tdepends = raku-json-name"), "{marshal}");
+    for skipped in ["totally-legit", "perl6-json-name"] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains("AUR package skipped") && l.contains(skipped)),
+            "{err}"
+        );
+    }
+    assert_eq!(world.report()["covered"], json!([]));
+}
+
+#[test]
 fn a_name_taken_by_something_else_is_never_pushed_to() {
     // raku-json-optin on the AUR is not a Raku package (it does not run on rakudo): it cannot
     // stand in for JSON::OptIn, and its name is not ours to push to.
