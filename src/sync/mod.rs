@@ -235,6 +235,8 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         waiting: paced.later.len(),
         runs_needed: paced.runs,
     };
+    // ~100,000 packages' names and versions: not needed past planning and pacing.
+    drop(aur);
     let mut run = Run::new(settings, &auth, &identity, published, paced)?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
     let bar = crate::progress::bar("packages", order.len());
