@@ -146,37 +146,39 @@ pub fn rakudo_home(home: &Path, root: &Path) {
     std::os::unix::fs::symlink(root.join("usr/share/perl6/vendor"), home.join("vendor")).unwrap();
 }
 
-/// Writes the PKGBUILD of the stub `name` (one of [`STUBS`]) into `packages/<name>/`, owned by
-/// the build user; returns that directory.
-pub fn write_stub(
+/// Writes one split PKGBUILD building a stub for each of `stubs` (`(name, what it provides)`,
+/// see [`STUBS`]) into `packages/stand-ins/`, owned by the build user; returns that directory.
+/// One makepkg run for all of them: each run costs seconds of PKGBUILD linting.
+pub fn write_stubs(
     packages: &Path,
-    name: &str,
-    provides: &str,
+    stubs: &[(&str, &str)],
     build_ids: Option<(u32, u32)>,
 ) -> PathBuf {
-    let dir = packages.join(name);
+    let dir = packages.join("stand-ins");
     fs::create_dir(&dir).unwrap();
-    let provides = if provides.is_empty() {
-        String::new()
-    } else {
-        format!("provides=('{provides}')\n")
-    };
-    // rakudo owns its repositories' skeleton (`version`, `short/`): without them a
-    // rakudo that cannot write there refuses to load anything.
-    let body = if name == "rakudo" {
-        "install -d \"$pkgdir/usr/share/perl6/vendor/short\"\n  \
-         install -m644 /usr/lib/perl6/vendor/version \"$pkgdir/usr/share/perl6/vendor/\""
-    } else {
-        ":"
-    };
-    fs::write(
-        dir.join("PKGBUILD"),
-        format!(
-            "pkgname={name}\npkgver=1\npkgrel=1\npkgdesc='Stand-in for Arch'\\''s {name}'\n\
-             arch=('any')\n{provides}package() {{\n  {body}\n}}\n"
-        ),
-    )
-    .unwrap();
+    let names: Vec<&str> = stubs.iter().map(|(name, _)| *name).collect();
+    let mut pkgbuild = format!(
+        "pkgbase=stand-ins\npkgname=({})\npkgver=1\npkgrel=1\n\
+         pkgdesc='Stand-in for a package of Arch'\narch=('any')\n",
+        names.join(" ")
+    );
+    for (name, provides) in stubs {
+        let provides = if provides.is_empty() {
+            String::new()
+        } else {
+            format!("  provides=('{provides}')\n")
+        };
+        // rakudo owns its repositories' skeleton (`version`, `short/`): without them a
+        // rakudo that cannot write there refuses to load anything.
+        let body = if *name == "rakudo" {
+            "  install -d \"$pkgdir/usr/share/perl6/vendor/short\"\n  \
+             install -m644 /usr/lib/perl6/vendor/version \"$pkgdir/usr/share/perl6/vendor/\"\n"
+        } else {
+            "  :\n"
+        };
+        pkgbuild.push_str(&format!("package_{name}() {{\n{provides}{body}}}\n"));
+    }
+    fs::write(dir.join("PKGBUILD"), pkgbuild).unwrap();
     give(&dir, build_ids);
     dir
 }

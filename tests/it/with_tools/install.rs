@@ -159,11 +159,9 @@ impl World {
         for d in ["home", "build", "repo", "packages", "tmp"] {
             self.give(&self.path(d));
         }
-        for (name, provides) in STUBS {
-            let dir = arch::write_stub(&self.path("packages"), name, provides, self.build_ids);
-            let built = self.makepkg(&dir);
-            assert!(built.status.success(), "stub {name}:\n{}", text(&built));
-        }
+        let dir = arch::write_stubs(&self.path("packages"), &STUBS, self.build_ids);
+        let built = self.makepkg(&dir);
+        assert!(built.status.success(), "stubs:\n{}", text(&built));
         self.repo_add();
     }
 
