@@ -110,9 +110,8 @@ pub fn write_install_dist(bin: &Path) {
 }
 
 /// The PKGBUILDs name REA's public URLs: `bin/fetch-from-mirror` fetches those from `http`,
-/// and `conf`, a makepkg.conf for `MAKEPKG_CONF`, makes it makepkg's https agent. `extra`
-/// goes at its end.
-pub fn write_mirror_makepkg_conf(bin: &Path, conf: &Path, http: &TestServer, extra: &str) {
+/// and `conf`, a makepkg.conf for `MAKEPKG_CONF`, makes it makepkg's https agent.
+pub fn write_mirror_makepkg_conf(bin: &Path, conf: &Path, http: &TestServer) {
     let agent = bin.join("fetch-from-mirror");
     write_script(
         &agent,
@@ -125,7 +124,7 @@ pub fn write_mirror_makepkg_conf(bin: &Path, conf: &Path, http: &TestServer, ext
     fs::write(
         conf,
         format!(
-            "source /etc/makepkg.conf\nDLAGENTS=('https::{} %o %u')\n{extra}",
+            "source /etc/makepkg.conf\nDLAGENTS=('https::{} %o %u')\n",
             agent.display()
         ),
     )

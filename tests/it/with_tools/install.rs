@@ -154,7 +154,7 @@ impl World {
             &bin.join("pacman-build-root"),
             &format!("exec pacman {} \"$@\"", self.pacman_args(&root).join(" ")),
         );
-        arch::write_mirror_makepkg_conf(&bin, &self.path("makepkg.conf"), &self.http, "");
+        arch::write_mirror_makepkg_conf(&bin, &self.path("makepkg.conf"), &self.http);
         self.rakudo_home("rakudo-home", &root);
         for d in ["home", "build", "repo", "packages", "tmp"] {
             self.give(&self.path(d));
