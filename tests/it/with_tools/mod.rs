@@ -2,6 +2,7 @@
 //! rakudo. They panic when one is missing rather than pass without having run.
 
 mod aur_front;
+mod aur_helper;
 mod aur_server;
 mod faults;
 mod install;
