@@ -337,6 +337,16 @@ fn the_rpc_answers_from_the_srcinfo_on_master() {
         again["results"][0]["LastModified"],
         commit_time(&aur, "raku-demo")
     );
+
+    // A .SRCINFO the AUR would have refused makes the RPC fail loudly, naming it.
+    pusher.push(
+        "raku-broken",
+        "pkgbase = raku-broken\n\tpkgver = 1\nthis is not srcinfo\n",
+    );
+    let (status, body) = get(&front, "/rpc/v5/info/raku-demo");
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("raku-broken"), "{body}");
 }
 
 #[test]
