@@ -116,7 +116,7 @@ impl Section {
     fn values(&self, key: &str) -> Vec<String> {
         self.attributes
             .iter()
-            .filter(|(k, _)| k == key)
+            .filter(|(k, v)| k == key && !v.is_empty())
             .map(|(_, v)| v.clone())
             .collect()
     }
@@ -126,9 +126,11 @@ impl Section {
 fn sections(srcinfo: &str) -> Result<Vec<Section>, String> {
     let mut sections: Vec<Section> = Vec::new();
     for line in srcinfo.lines().filter(|l| !l.trim().is_empty()) {
+        // `key = ` with nothing after it is how a package clears an array of its pkgbase's.
         let (key, value) = line
             .trim()
-            .split_once(" = ")
+            .split_once(" =")
+            .map(|(key, value)| (key, value.trim_start()))
             .ok_or_else(|| format!("not `key = value`: {line:?}"))?;
         let indented = line.starts_with('\t');
         match (indented, key, sections.is_empty()) {

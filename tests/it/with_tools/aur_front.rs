@@ -35,7 +35,8 @@ const DEMO_SRCINFO: &str = "pkgbase = raku-demo
 pkgname = raku-demo
 ";
 
-/// Two packages from one pkgbase; the second overrides the description and dependencies.
+/// Three packages from one pkgbase; the second overrides the description and dependencies,
+/// the third clears the dependencies.
 const SPLIT_SRCINFO: &str = "pkgbase = raku-split
 \tpkgdesc = Shared description
 \tpkgver = 0.5
@@ -51,6 +52,9 @@ pkgname = raku-split-b
 \tpkgdesc = The second one
 \tdepends = rakudo
 \tdepends = raku-split-a
+
+pkgname = raku-split-c
+\tdepends = 
 ";
 
 /// A git user with its own HOME who pushes to the test AUR over ssh.
@@ -238,9 +242,17 @@ fn the_rpc_answers_from_the_srcinfo_on_master() {
 
     // Split packages: one record each, the package's own keys winning; a zero epoch is left
     // out of the version.
-    let split = rpc(&front, "/rpc/v5/info?arg[]=raku-split-a&arg[]=raku-split-b");
-    assert_eq!(names(&split), ["raku-split-a", "raku-split-b"]);
-    let [a, b] = [&split["results"][0], &split["results"][1]];
+    let split = rpc(
+        &front,
+        "/rpc/v5/info?arg[]=raku-split-a&arg[]=raku-split-b&arg[]=raku-split-c",
+    );
+    assert_eq!(
+        names(&split),
+        ["raku-split-a", "raku-split-b", "raku-split-c"]
+    );
+    let [a, b, c] = [0, 1, 2].map(|i| &split["results"][i]);
+    assert_eq!(c["Description"], "Shared description");
+    assert!(c.get("Depends").is_none(), "{c}");
     assert_eq!(
         (&a["PackageBase"], &a["Version"]),
         (&json!("raku-split"), &json!("0.5-1"))
@@ -259,7 +271,10 @@ fn the_rpc_answers_from_the_srcinfo_on_master() {
         found
     };
     let by_name = search("by=name&arg=split");
-    assert_eq!(names(&by_name), ["raku-split-a", "raku-split-b"]);
+    assert_eq!(
+        names(&by_name),
+        ["raku-split-a", "raku-split-b", "raku-split-c"]
+    );
     assert!(by_name["results"][0].get("Depends").is_none());
     assert_eq!(names(&search("arg=QUOTES")), ["raku-demo"]);
     assert_eq!(
@@ -285,7 +300,7 @@ fn the_rpc_answers_from_the_srcinfo_on_master() {
     assert_eq!(names(&search("by=keywords&arg=demo")), ["raku-demo"]);
     assert_eq!(
         names(&search(&format!("by=maintainer&arg={BOT_ACCOUNT}"))).len(),
-        3
+        4
     );
     assert_eq!(
         names(&rpc(&front, "/rpc/v5/search/raku-split-b?by=name")),
