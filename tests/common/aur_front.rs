@@ -200,7 +200,6 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
-        413 => "Content Too Large",
         500 => "Internal Server Error",
         _ => "Other",
     }
