@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use flate2::{Compression, GzBuilder};
@@ -34,6 +35,76 @@ pub fn fixture_metas() -> Vec<(PathBuf, Value)> {
         .collect();
     dists.sort_by(|a, b| a.0.cmp(&b.0));
     dists
+}
+
+/// Writes the REA archive of the fixture in `source` (a directory of
+/// `tests/fixtures/ecosystem/`) where `entry`'s `source-url` puts it under `archive_root`:
+/// like REA's archives, one top directory, `<Dist-Name>-<version>`.
+pub fn write_fixture_archive(source: &Path, entry: &Value, archive_root: &Path) {
+    let rel = archive_rel_path(entry, REA_ARCHIVE_PREFIX);
+    let top = format!(
+        "{}-{}",
+        source.file_name().expect("a name").to_string_lossy(),
+        entry["version"].as_str().expect("version")
+    );
+    let dest = archive_root.join(&rel);
+    fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir the archive");
+    fs::write(&dest, pack_dir(source, &top)).expect("write an archive");
+}
+
+/// A gzipped tarball of `dir` under the single top directory `top`, as REA archives are;
+/// deterministic (sorted entries, mtime 0, root-owned) so checksums are stable.
+fn pack_dir(dir: &Path, top: &str) -> Vec<u8> {
+    let mut paths = Vec::new();
+    collect(dir, &mut paths);
+    paths.sort();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = Header::new_gnu();
+    header.set_entry_type(EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_size(0);
+    header.set_mtime(0);
+    builder
+        .append_data(&mut header, format!("{top}/"), &[][..])
+        .expect("tar the top directory");
+    for path in paths {
+        let rel = path.strip_prefix(dir).expect("inside the fixture");
+        let name = format!("{top}/{}", rel.display());
+        let meta = fs::symlink_metadata(&path).expect("stat a fixture file");
+        let mut header = Header::new_gnu();
+        header.set_mtime(0);
+        if meta.is_dir() {
+            header.set_entry_type(EntryType::Directory);
+            header.set_mode(0o755);
+            header.set_size(0);
+            builder.append_data(&mut header, format!("{name}/"), &[][..])
+        } else {
+            let data = fs::read(&path).expect("read a fixture file");
+            let executable = meta.mode() & 0o111 != 0;
+            header.set_entry_type(EntryType::Regular);
+            header.set_mode(if executable { 0o755 } else { 0o644 });
+            header.set_size(data.len() as u64);
+            builder.append_data(&mut header, name, &data[..])
+        }
+        .expect("tar a fixture entry");
+    }
+    let tar = builder.into_inner().expect("finish the tar");
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::default());
+    gz.write_all(&tar).expect("gzip");
+    gz.finish().expect("finish gzip")
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("read a fixture directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            collect(&path, out);
+        }
+        out.push(path);
+    }
 }
 
 /// The REA index entry for a fixture: its META6 plus what REA adds (`dist`, a release date,

@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests.
 
+pub mod arch;
+pub mod aur_front;
+pub mod aur_rpc;
 pub mod fixtures;
 pub mod git;
+pub mod git_http;
 pub mod http;
 pub mod makepkg;
 pub mod sshd;

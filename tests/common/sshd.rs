@@ -201,6 +201,22 @@ impl AurServer {
         self.path("srv/repos").join(format!("{pkgbase}.git"))
     }
 
+    /// The directory of the bare repositories, `<pkgbase>.git` each (the AUR's web front
+    /// serves them too).
+    pub fn repos_dir(&self) -> PathBuf {
+        self.path("srv/repos")
+    }
+
+    /// `<pkgbase> <maintainer>` lines, from [`Self::set_owner`]; the last one counts.
+    pub fn owners_file(&self) -> PathBuf {
+        self.path("owners")
+    }
+
+    /// `<pkgbase> <keyword>...` lines, one per `set-keywords` (see [`Self::keywords_log`]).
+    pub fn keywords_file(&self) -> PathBuf {
+        self.path("srv/keywords.log")
+    }
+
     /// The pkgbases the server has a repository for, sorted.
     pub fn repo_names(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(self.path("srv/repos"))

@@ -17,24 +17,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
 use crate::common;
-use common::fixtures::{REA_ARCHIVE_PREFIX, fixture_metas, index_entry};
+use common::arch::{self, STUBS, as_root, run, snapshot, text};
+use common::fixtures::{fixture_metas, index_entry};
 use common::http::TestServer;
-use common::makepkg::{TEST_USER, test_user_ids};
 use common::sshd::{self, AurServer};
-use flate2::{Compression, GzBuilder};
 use serde_json::{Value, json};
-use tar::{EntryType, Header};
-
-/// Arch packages the fixtures need that are not ours: stubs stand in for them.
-/// `perl` is every package's checkdepend (`prove`); `zlib` is Fixture::Native's library.
-const STUBS: [(&str, &str); 3] = [("rakudo", "perl6"), ("perl", ""), ("zlib", "")];
 
 /// Files of the vendor repository that every installation shares; install-dist removes them
 /// so that packages do not collide on them.
@@ -43,85 +36,6 @@ const SHARED_VENDOR_FILES: [&str; 3] = [
     "usr/share/perl6/vendor/repo.lock",
     "usr/share/perl6/vendor/precomp/.lock",
 ];
-
-/// A gzipped tarball of `dir` under the single top directory `top`, as REA archives are;
-/// deterministic (sorted entries, mtime 0, root-owned) so checksums are stable.
-fn pack(dir: &Path, top: &str) -> Vec<u8> {
-    let mut paths = Vec::new();
-    collect(dir, &mut paths);
-    paths.sort();
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut header = Header::new_gnu();
-    header.set_entry_type(EntryType::Directory);
-    header.set_mode(0o755);
-    header.set_size(0);
-    header.set_mtime(0);
-    builder
-        .append_data(&mut header, format!("{top}/"), &[][..])
-        .expect("tar the top directory");
-    for path in paths {
-        let rel = path.strip_prefix(dir).expect("inside the fixture");
-        let name = format!("{top}/{}", rel.display());
-        let meta = fs::symlink_metadata(&path).expect("stat a fixture file");
-        let mut header = Header::new_gnu();
-        header.set_mtime(0);
-        if meta.is_dir() {
-            header.set_entry_type(EntryType::Directory);
-            header.set_mode(0o755);
-            header.set_size(0);
-            builder.append_data(&mut header, format!("{name}/"), &[][..])
-        } else {
-            let data = fs::read(&path).expect("read a fixture file");
-            let executable = meta.mode() & 0o111 != 0;
-            header.set_entry_type(EntryType::Regular);
-            header.set_mode(if executable { 0o755 } else { 0o644 });
-            header.set_size(data.len() as u64);
-            builder.append_data(&mut header, name, &data[..])
-        }
-        .expect("tar a fixture entry");
-    }
-    let tar = builder.into_inner().expect("finish the tar");
-    let mut gz = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::new(), Compression::default());
-    gz.write_all(&tar).expect("gzip");
-    gz.finish().expect("finish gzip")
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).expect("read a fixture directory") {
-        let path = entry.expect("a directory entry").path();
-        if path.is_dir() {
-            collect(&path, out);
-        }
-        out.push(path);
-    }
-}
-
-/// Whether the tests run as root; then makepkg runs as [`TEST_USER`].
-fn as_root() -> bool {
-    fs::metadata("/proc/self").expect("stat /proc/self").uid() == 0
-}
-
-/// Everything under `dir` (not following links) with size, mtime and mode: two equal snapshots
-/// mean nothing was written there.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, i64, u32)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            for entry in fs::read_dir(&path).expect("read a directory") {
-                stack.push(entry.expect("a directory entry").path());
-            }
-        }
-        out.insert(path, (meta.len(), meta.mtime(), meta.mode()));
-    }
-    out
-}
 
 fn set_writable(dir: &Path, writable: bool) {
     for (path, (_, _, mode)) in snapshot(dir) {
@@ -135,27 +49,6 @@ fn set_writable(dir: &Path, writable: bool) {
                 .expect("chmod a directory");
         }
     }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n{}",
-        output.status,
-        text(&output)
-    );
-    output
 }
 
 /// A package name from a dependency, without its version constraint.
@@ -177,7 +70,8 @@ struct World {
     dir: tempfile::TempDir,
     http: TestServer,
     aur: AurServer,
-    /// The build user's uid and gid when the tests run as root (it is then [`TEST_USER`]);
+    /// The build user's uid and gid when the tests run as root (it is then
+    /// [`TEST_USER`](common::makepkg::TEST_USER));
     /// `None` when the tests run unprivileged and build as themselves.
     build_ids: Option<(u32, u32)>,
 }
@@ -194,21 +88,12 @@ impl World {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
         let archive = dir.path().join("archive");
         for (source, entry) in entries {
-            let rel = common::fixtures::archive_rel_path(entry, REA_ARCHIVE_PREFIX);
-            // Like REA's archives: one top directory, `<Dist-Name>-<version>`.
-            let top = format!(
-                "{}-{}",
-                source.file_name().expect("a name").to_string_lossy(),
-                entry["version"].as_str().expect("version")
-            );
-            let dest = archive.join(&rel);
-            fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir the archive");
-            fs::write(&dest, pack(source, &top)).expect("write an archive");
+            common::fixtures::write_fixture_archive(source, entry, &archive);
         }
         let index: Vec<&Value> = entries.iter().map(|(_, entry)| entry).collect();
         let http = TestServer::serve_dir(&archive);
         let aur = sshd::start();
-        let build_ids = as_root().then(test_user_ids);
+        let build_ids = arch::build_ids();
         let world = World {
             dir,
             http,
@@ -244,18 +129,7 @@ impl World {
 
     /// Makes `path` (and what is under it) the build user's.
     fn give(&self, path: &Path) {
-        if let Some((uid, gid)) = self.build_ids {
-            for p in snapshot(path).keys() {
-                std::os::unix::fs::lchown(p, Some(uid), Some(gid))
-                    .expect("chown to the build user");
-            }
-        }
-    }
-
-    fn write_script(&self, name: &str, body: &str) {
-        let path = self.path("bin").join(name);
-        fs::write(&path, format!("#!/bin/bash\n{body}\n")).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        arch::give(path, self.build_ids);
     }
 
     /// What the build user gets instead of an Arch system's rakudo and pacman configuration.
@@ -273,82 +147,28 @@ impl World {
             ),
         )
         .unwrap();
-        // Arch's rakudo installs tools/install-dist.raku under this name.
-        self.write_script(
-            "perl6-install-dist",
-            "exec raku /usr/share/perl6/tools/install-dist.raku \"$@\"",
-        );
+        let bin = self.path("bin");
+        arch::write_install_dist(&bin);
         // makepkg's dependency check (`$PACMAN -T`) then asks about the build root.
-        self.write_script(
-            "pacman-build-root",
+        arch::write_script(
+            &bin.join("pacman-build-root"),
             &format!("exec pacman {} \"$@\"", self.pacman_args(&root).join(" ")),
         );
-        // The PKGBUILDs name REA's public URLs; fetch those from the local server.
-        self.write_script(
-            "fetch-from-mirror",
-            &format!(
-                "exec curl -fsS -o \"$1\" \"${{2/#{}/{}}}\"",
-                REA_ARCHIVE_PREFIX.replace('/', "\\/"),
-                self.http.base_url().replace('/', "\\/")
-            ),
-        );
-        fs::write(
-            self.path("makepkg.conf"),
-            format!(
-                "source /etc/makepkg.conf\nDLAGENTS=('https::{} %o %u')\n",
-                self.path("bin/fetch-from-mirror").display()
-            ),
-        )
-        .unwrap();
+        arch::write_mirror_makepkg_conf(&bin, &self.path("makepkg.conf"), &self.http);
         self.rakudo_home("rakudo-home", &root);
         for d in ["home", "build", "repo", "packages", "tmp"] {
             self.give(&self.path(d));
         }
-        for (name, provides) in STUBS {
-            let dir = self.path("packages").join(name);
-            fs::create_dir(&dir).unwrap();
-            let provides = if provides.is_empty() {
-                String::new()
-            } else {
-                format!("provides=('{provides}')\n")
-            };
-            // rakudo owns its repositories' skeleton (`version`, `short/`): without them a
-            // rakudo that cannot write there refuses to load anything.
-            let body = if name == "rakudo" {
-                "install -d \"$pkgdir/usr/share/perl6/vendor/short\"\n  \
-                 install -m644 /usr/lib/perl6/vendor/version \"$pkgdir/usr/share/perl6/vendor/\""
-            } else {
-                ":"
-            };
-            fs::write(
-                dir.join("PKGBUILD"),
-                format!(
-                    "pkgname={name}\npkgver=1\npkgrel=1\npkgdesc='Stand-in for Arch'\\''s {name}'\n\
-                     arch=('any')\n{provides}package() {{\n  {body}\n}}\n"
-                ),
-            )
-            .unwrap();
-            self.give(&dir);
-            let built = self.makepkg(&dir);
-            assert!(built.status.success(), "stub {name}:\n{}", text(&built));
-        }
+        let dir = arch::write_stubs(&self.path("packages"), &STUBS, self.build_ids);
+        let built = self.makepkg(&dir);
+        assert!(built.status.success(), "stubs:\n{}", text(&built));
         self.repo_add();
     }
 
     /// Debian's rakudo with the vendor repository where Arch's has it, in `root`:
     /// `<dir>/core`, `lib` and `runtime` are Debian's, `site` a private copy.
     fn rakudo_home(&self, name: &str, root: &Path) {
-        let home = self.path(name);
-        fs::create_dir(&home).unwrap();
-        for part in ["core", "lib", "runtime"] {
-            std::os::unix::fs::symlink(Path::new("/usr/lib/perl6").join(part), home.join(part))
-                .unwrap();
-        }
-        run(Command::new("cp")
-            .args(["-r", "/usr/lib/perl6/site"])
-            .arg(home.join("site")));
-        std::os::unix::fs::symlink(root.join("usr/share/perl6/vendor"), home.join("vendor"))
-            .unwrap();
+        arch::rakudo_home(&self.path(name), root);
     }
 
     /// pacman's options for a test root: its own database, cache and log, our configuration.
@@ -391,17 +211,7 @@ impl World {
 
     /// `program` run as the build user with only the environment `env` (`NAME=value`).
     fn as_user(&self, env: &[String], program: &str) -> Command {
-        let mut command = if self.build_ids.is_some() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", TEST_USER, "--", "env", "-i"]);
-            c
-        } else {
-            let mut c = Command::new("env");
-            c.arg("-i");
-            c
-        };
-        command.arg("LC_ALL=C.UTF-8").args(env).arg(program);
-        command
+        arch::as_user(self.build_ids, env, program)
     }
 
     /// `program` run as the build user, set up for building against the build root.

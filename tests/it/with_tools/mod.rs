@@ -1,6 +1,8 @@
 //! The suites that run outside programs: sshd, the git and ssh clients, makepkg, pacman,
 //! rakudo, bash. They panic when one is missing rather than pass without having run.
 
+mod aur_front;
+mod aur_helper;
 mod aur_server;
 mod faults;
 mod install;
