@@ -4,25 +4,29 @@
 //!
 //! The file lists about 100,000 packages (80–150 MB of JSON), nearly all of them unrelated to
 //! Raku. It is read as a stream, one package at a time, and only what the questions need is
-//! kept: every package's name, account and version, what it provides, and the dependencies of
-//! the Raku-related ones ([`is_raku_related`]).
+//! kept: every package's name, account and version text, what it provides, and the
+//! dependencies of the Raku-related ones ([`is_raku_related`]).
 //!
-//! Every value in it is a stranger's. A package whose version or provides cannot be read (or
-//! that alpm-types could not compare, see [`crate::checked_version`]) is skipped: it covers
-//! and satisfies nothing, and [`AurMetadata::skipped`] says why. Its name still counts as
-//! taken. Parsing is pure; fetching lives with the other network code.
+//! Every value in it is a stranger's, and no version reaches alpm-types unchecked
+//! ([`crate::checked_version`]). A Raku-related package — one that may stand in for a
+//! distribution — is read whole when the file is: if its name, version or any `provides`
+//! entry cannot be read or compared, it is skipped ([`AurMetadata::skipped`] says why) and
+//! covers and satisfies nothing; its name still counts as taken. The others are only ever
+//! asked whether they satisfy a dependency, so their versions are checked then, one at a
+//! time, and one that cannot be read satisfies nothing. Parsing is pure; fetching lives with
+//! the other network code.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
-use std::str::FromStr;
 
-use alpm_types::{Name, PackageRelation, Version, VersionComparison};
+use alpm_types::{Name, PackageRelation, Version};
 use serde::Deserialize;
 
 use crate::checked_version;
 use crate::json_array::{self, ArrayError};
 use crate::plan::ExistingPackage;
+use crate::read_ahead::read_ahead;
 use crate::text::escape_for_log;
 
 /// One package as the bulk metadata lists it, while it is read: only the fields we use
@@ -53,32 +57,55 @@ struct AurPackage {
     depends: Vec<String>,
 }
 
+/// A version as the AUR states it. Reading 100,000 of them with alpm-types took a fifth of
+/// the file's parse time, and almost none is ever asked for, so each is read (and checked)
+/// only when a question needs it.
+#[derive(Debug)]
+struct VersionText(Box<str>);
+
+impl VersionText {
+    /// The version, if it can be read and alpm-types can compare it.
+    fn read(&self) -> Option<Version> {
+        checked_version::parse(&self.0).ok()
+    }
+}
+
 /// Any package, as little of it as the questions about names need.
 #[derive(Debug)]
 struct Listed {
-    name: Name,
+    /// A package name ([`is_package_name`]).
+    name: Box<str>,
     /// Index into [`AurMetadata::accounts`].
     account: Option<u32>,
-    /// `None` when the entry could not be read: it then satisfies nothing.
-    version: Option<Version>,
+    /// `None` for a skipped entry: it satisfies nothing.
+    version: Option<VersionText>,
 }
 
-/// One `provides` entry of a readable package.
+/// One `provides` entry.
 #[derive(Debug)]
 struct Provision {
-    provided: Name,
-    by: Name,
-    version: Option<Version>,
+    /// A package name ([`is_package_name`]).
+    provided: Box<str>,
+    by: Box<str>,
+    version: Option<VersionText>,
 }
 
-/// An entry of the metadata that is not used, and why.
+/// A Raku-related entry of the metadata that is not used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedEntry {
     /// The package's name, escaped for display.
     pub name: String,
     pub reason: String,
-    /// Whether it has to do with Raku, so that it matters to this bot.
-    pub raku_related: bool,
+}
+
+/// alpm's rule for a package name (what `alpm_types::Name` accepts), checked without building
+/// one: names here are only compared with ours, and there are 100,000 of them.
+fn is_package_name(name: &str) -> bool {
+    !name.starts_with(['-', '.'])
+        && !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@._+-".contains(&b))
 }
 
 /// The name a dependency or provides entry starts with (before any `<`, `>` or `=`).
@@ -159,34 +186,59 @@ impl Collector {
     }
 
     fn add(&mut self, raw: RawPackage<'_>) {
-        let raku_related = is_raku_related(&raw);
-        let Ok(name) = Name::new(&raw.name) else {
-            self.meta.skipped.push(SkippedEntry {
-                name: escape_for_log(&raw.name),
-                reason: "its name is not a package name".to_string(),
-                raku_related,
-            });
+        if is_raku_related(&raw) {
+            return self.add_raku_related(raw);
+        }
+        // Nothing can ask for a name that is not a package name.
+        if !is_package_name(&raw.name) {
             return;
-        };
+        }
+        let name: Box<str> = raw.name.as_ref().into();
+        for provide in raw.provides.iter().flatten() {
+            // One that is not `name[=version]` provides nothing.
+            if let Some((provided, version)) = split_provide(provide) {
+                self.meta.provided.push(Provision {
+                    provided: provided.into(),
+                    by: name.clone(),
+                    version: version.map(|v| VersionText(v.into())),
+                });
+            }
+        }
         let account = raw.maintainer.as_deref().and_then(|m| self.account(m));
+        self.meta.listed.push(Listed {
+            name,
+            account,
+            version: Some(VersionText(raw.version.as_ref().into())),
+        });
+    }
+
+    /// A package that may stand in for a distribution: read whole now, or skipped.
+    fn add_raku_related(&mut self, raw: RawPackage<'_>) {
+        let skip = |reason: String| SkippedEntry {
+            name: escape_for_log(&raw.name),
+            reason,
+        };
+        if !is_package_name(&raw.name) {
+            self.meta
+                .skipped
+                .push(skip("its name is not a package name".to_string()));
+            return;
+        }
+        let provides = raw.provides.as_deref().unwrap_or_default();
         let read = checked_version::parse(&raw.version)
             .map_err(|e| e.to_string())
             .and_then(|version| {
-                let provides = raw.provides.as_deref().unwrap_or_default();
-                let provides = provides
-                    .iter()
-                    .map(|p| read_provide(p))
-                    .collect::<Result<Vec<_>, String>>()?;
-                Ok((version, provides))
+                for provide in provides {
+                    read_provide(provide)?;
+                }
+                Ok(version)
             });
-        let (version, provides) = match read {
-            Ok(read) => read,
+        let name: Box<str> = raw.name.as_ref().into();
+        let account = raw.maintainer.as_deref().and_then(|m| self.account(m));
+        let version = match read {
+            Ok(version) => version,
             Err(reason) => {
-                self.meta.skipped.push(SkippedEntry {
-                    name: name.to_string(),
-                    reason,
-                    raku_related,
-                });
+                self.meta.skipped.push(skip(reason));
                 self.meta.listed.push(Listed {
                     name,
                     account,
@@ -195,43 +247,40 @@ impl Collector {
                 return;
             }
         };
-        for (provided, provided_version) in provides {
+        for (provided, provided_version) in provides.iter().filter_map(|p| split_provide(p)) {
             self.meta.provided.push(Provision {
-                provided,
+                provided: provided.into(),
                 by: name.clone(),
-                version: provided_version,
+                version: provided_version.map(|v| VersionText(v.into())),
             });
         }
-        if raku_related {
-            self.meta.packages.insert(
-                name.to_string(),
-                AurPackage {
-                    name: name.to_string(),
-                    version: version.clone(),
-                    maintainer: raw.maintainer.map(Cow::into_owned),
-                    depends: raw
-                        .depends
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(Cow::into_owned)
-                        .collect(),
-                },
-            );
-        }
+        self.meta.packages.insert(
+            name.to_string(),
+            AurPackage {
+                name: name.to_string(),
+                version,
+                maintainer: raw.maintainer.map(Cow::into_owned),
+                depends: raw
+                    .depends
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Cow::into_owned)
+                    .collect(),
+            },
+        );
         self.meta.listed.push(Listed {
             name,
             account,
-            version: Some(version),
+            version: Some(VersionText(raw.version.as_ref().into())),
         });
     }
 
     fn finish(self) -> AurMetadata {
         let mut meta = self.meta;
-        // Stable: of two entries with one name (the AUR has none), the first is kept.
-        meta.listed.sort_by(|a, b| a.name.cmp(&b.name));
-        meta.listed.dedup_by(|a, b| a.name == b.name);
+        // Names are unique on the AUR; were they not, a look-up would find one of them.
+        meta.listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         meta.provided
-            .sort_by(|a, b| (&a.provided, &a.by).cmp(&(&b.provided, &b.by)));
+            .sort_unstable_by(|a, b| (&a.provided, &a.by).cmp(&(&b.provided, &b.by)));
         meta.listed.shrink_to_fit();
         meta.provided.shrink_to_fit();
         meta.accounts.shrink_to_fit();
@@ -239,28 +288,31 @@ impl Collector {
     }
 }
 
-/// A `provides` entry: `name` or `name=version`.
-fn read_provide(text: &str) -> Result<(Name, Option<Version>), String> {
-    let relation = PackageRelation::from_str(text).map_err(|e| {
+/// A `provides` entry, `name` or `name=version`, as its name and version text.
+fn split_provide(text: &str) -> Option<(&str, Option<&str>)> {
+    let name = relation_name(text);
+    if !is_package_name(name) {
+        return None;
+    }
+    match &text[name.len()..] {
+        "" => Some((name, None)),
+        rest => Some((name, Some(rest.strip_prefix('=')?))),
+    }
+}
+
+/// Checks a `provides` entry of a Raku-related package: a name, and a version alpm-types can
+/// compare if it has one.
+fn read_provide(text: &str) -> Result<(), String> {
+    let (_, version) = split_provide(text).ok_or_else(|| {
         format!(
-            "provides {}, which cannot be read: {}",
-            escape_for_log(text),
-            crate::text::for_terminal(&e.to_string())
+            "provides {}, which is not `name` or `name=version`",
+            escape_for_log(text)
         )
     })?;
-    let version = match relation.version_requirement {
-        None => None,
-        Some(requirement) if requirement.comparison == VersionComparison::Equal => {
-            Some(checked_version::check(requirement.version).map_err(|e| format!("provides {e}"))?)
-        }
-        Some(_) => {
-            return Err(format!(
-                "provides {}, which is not `name` or `name=version`",
-                escape_for_log(text)
-            ));
-        }
-    };
-    Ok((relation.name, version))
+    if let Some(version) = version {
+        checked_version::parse(version).map_err(|e| format!("provides {e}"))?;
+    }
+    Ok(())
 }
 
 impl AurMetadata {
@@ -270,14 +322,14 @@ impl AurMetadata {
     }
 
     /// Reads the bulk metadata, gzipped or not, as a stream: neither the file nor its
-    /// decompressed text is ever held whole.
-    pub fn read(reader: impl Read) -> Result<Self, AurMetadataError> {
+    /// decompressed text is ever held whole. Gzip is inflated on a second thread.
+    pub fn read(reader: impl Read + Send) -> Result<Self, AurMetadataError> {
         let mut reader = BufReader::new(reader);
         let head = reader.fill_buf().map_err(AurMetadataError::Read)?;
         let mut collector = Collector::default();
         if head.starts_with(&[0x1f, 0x8b]) {
             let text = flate2::bufread::GzDecoder::new(reader);
-            read_packages(text, &mut collector).map_err(|e| match e {
+            read_ahead(text, |text| read_packages(text, &mut collector)).map_err(|e| match e {
                 AurMetadataError::Read(io) => AurMetadataError::Gzip(io),
                 other => other,
             })?;
@@ -287,7 +339,7 @@ impl AurMetadata {
         Ok(collector.finish())
     }
 
-    /// Entries that are not used, and why, in the file's order.
+    /// The Raku-related entries that are not used, and why, in the file's order.
     pub fn skipped(&self) -> &[SkippedEntry] {
         &self.skipped
     }
@@ -327,13 +379,14 @@ impl AurMetadata {
         let provider_of = |wanted: &str| {
             self.providers(wanted).iter().find_map(|provision| {
                 let p = self.packages.get(provision.by.as_ref())?;
-                (is_raku_package(p) && !(p.name == ours && mine(p))).then(|| {
-                    let version = provision
-                        .version
-                        .clone()
-                        .unwrap_or_else(|| p.version.clone());
-                    (p.name.clone(), version)
-                })
+                if !is_raku_package(p) || (p.name == ours && mine(p)) {
+                    return None;
+                }
+                let version = match &provision.version {
+                    Some(text) => text.read()?,
+                    None => p.version.clone(),
+                };
+                Some((p.name.clone(), version))
             })
         };
         let found = by_name(&perl6)
@@ -367,21 +420,28 @@ impl AurMetadata {
     }
 
     /// Whether an AUR package satisfies `relation`, by its name or by what it provides.
+    /// A version that cannot be read satisfies nothing, not even a need without a bound.
     pub fn satisfies(&self, relation: &PackageRelation) -> bool {
         let name = relation.name.as_ref();
-        let meets = |version: Option<&Version>| match &relation.version_requirement {
+        let meets = |version: Option<Version>| match &relation.version_requirement {
             None => true,
-            Some(req) => version.is_some_and(|v| req.is_satisfied_by(v)),
+            Some(req) => version.is_some_and(|v| req.is_satisfied_by(&v)),
         };
         let by_name = self
             .listed(name)
             .and_then(|l| l.version.as_ref())
+            .and_then(VersionText::read)
             .is_some_and(|v| meets(Some(v)));
         by_name
-            || self
-                .providers(name)
-                .iter()
-                .any(|p| meets(p.version.as_ref()))
+            || self.providers(name).iter().any(|p| {
+                let provider = self.listed(&p.by).and_then(|l| l.version.as_ref());
+                match (&p.version, provider.and_then(VersionText::read)) {
+                    // A provider whose own version cannot be read provides nothing.
+                    (_, None) => false,
+                    (None, Some(_)) => meets(None),
+                    (Some(text), Some(_)) => text.read().is_some_and(|v| meets(Some(v))),
+                }
+            })
     }
 }
 
@@ -403,6 +463,8 @@ fn read_packages(text: impl Read, collector: &mut Collector) -> Result<(), AurMe
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
 
     fn snapshot() -> AurMetadata {
@@ -537,7 +599,6 @@ mod tests {
         let skipped = meta.skipped();
         assert_eq!(skipped.len(), 1);
         assert_eq!(skipped[0].name, "totally-legit");
-        assert!(skipped[0].raku_related);
         assert!(
             skipped[0].reason.contains(HUGE) && skipped[0].reason.contains("cannot compare"),
             "{}",
@@ -546,7 +607,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_that_cannot_be_read_are_skipped_with_a_reason() {
+    fn raku_related_entries_that_cannot_be_read_are_skipped_with_a_reason() {
         let meta = metadata(serde_json::json!([
             {"Name": "perl6-a", "Version": format!("1.{HUGE}-1"), "Depends": ["perl6"]},
             {"Name": "perl6-b", "Version": format!("{HUGE}:1-1"), "Depends": ["perl6"]},
@@ -555,19 +616,15 @@ mod tests {
             {"Name": "perl6 e\u{1b}[31m", "Version": "1-1", "Depends": ["perl6"]},
             {"Name": "fine", "Version": "1-1", "Maintainer": null, "Depends": null, "Provides": null},
         ]));
-        let skipped: Vec<(&str, bool)> = meta
-            .skipped()
-            .iter()
-            .map(|s| (s.name.as_str(), s.raku_related))
-            .collect();
+        let skipped: Vec<&str> = meta.skipped().iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             skipped,
             [
-                ("perl6-a", true),
-                ("perl6-b", true),
-                ("perl6-c", true),
-                ("perl6-d", true),
-                ("\"perl6 e\\u{1b}[31m\"", true),
+                "perl6-a",
+                "perl6-b",
+                "perl6-c",
+                "perl6-d",
+                "\"perl6 e\\u{1b}[31m\""
             ]
         );
         for s in meta.skipped() {
@@ -577,9 +634,33 @@ mod tests {
             assert!(meta.existing_for(dist, "bot").is_none(), "{dist}");
         }
         let rel = |s: &str| PackageRelation::from_str(s).unwrap();
-        assert!(!meta.satisfies(&rel("perl6-a")));
+        for need in ["perl6-a", "perl6-c", "raku-c", "perl6-d"] {
+            assert!(!meta.satisfies(&rel(need)), "{need}");
+        }
         assert!(meta.satisfies(&rel("fine=1")));
         assert!(meta.name_taken("perl6-a", "bot").is_some());
+    }
+
+    #[test]
+    fn other_packages_versions_are_checked_when_asked_for() {
+        let meta = metadata(serde_json::json!([
+            {"Name": "huge", "Version": format!("{HUGE}-1"), "Provides": ["huge-alias", "p=1"]},
+            {"Name": "odd", "Version": "1-1", "Provides": [format!("q={HUGE}"), "r>=2", "s=2", "t t"]},
+            {"Name": "Not a name", "Version": "1-1"},
+        ]));
+        assert!(meta.skipped().is_empty(), "{:?}", meta.skipped());
+        let rel = |s: &str| PackageRelation::from_str(s).unwrap();
+        // A version that cannot be compared satisfies nothing, bound or no bound, and
+        // neither does what its package provides.
+        for need in ["huge", "huge>=1", "huge-alias", "p", "p=1"] {
+            assert!(!meta.satisfies(&rel(need)), "{need}");
+        }
+        // Each provides entry counts on its own.
+        assert!(!meta.satisfies(&rel("q>=1")) && !meta.satisfies(&rel("q")));
+        assert!(!meta.satisfies(&rel("r")));
+        assert!(meta.satisfies(&rel("s>=2")) && !meta.satisfies(&rel("s>2")));
+        assert!(meta.satisfies(&rel("odd>=1")));
+        assert!(meta.name_taken("huge", "bot").is_some());
     }
 
     #[test]

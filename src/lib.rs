@@ -25,6 +25,7 @@ pub mod plan;
 mod progress;
 mod publish;
 pub mod raku;
+mod read_ahead;
 pub mod render;
 pub mod review;
 pub mod settings;

@@ -204,20 +204,10 @@ async fn load_aur_metadata(location: &str, source: &SourceSettings) -> anyhow::R
     Ok(meta)
 }
 
-/// Entries of the metadata that cannot be read count as neither covering nor satisfying
-/// anything. Those that have to do with Raku are named; the AUR's many others are counted.
+/// Raku-related entries of the metadata that cannot be read stand in for nothing; the
+/// operator hears which.
 fn log_skipped(meta: &AurMetadata) {
-    let skipped = meta.skipped();
-    for entry in skipped.iter().filter(|e| e.raku_related) {
+    for entry in meta.skipped() {
         tracing::warn!(package = %entry.name, reason = %entry.reason, "AUR package skipped");
-    }
-    for entry in skipped.iter().filter(|e| !e.raku_related) {
-        tracing::debug!(package = %entry.name, reason = %entry.reason, "AUR package skipped");
-    }
-    if !skipped.is_empty() {
-        tracing::info!(
-            skipped = skipped.len(),
-            "AUR packages whose entry cannot be read are not depended on"
-        );
     }
 }
