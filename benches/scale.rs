@@ -1,6 +1,7 @@
 //! Whole-ecosystem benchmark: index parsing, planning and rendering of every package, a no-op
-//! `sync` over thousands of published packages, peak memory, and `makepkg --printsrcinfo` side
-//! by side. Run with `cargo bench --bench scale`; see README, "Benchmarks".
+//! `sync` over thousands of published packages, the AUR's metadata at its full size, peak
+//! memory, and `makepkg --printsrcinfo` side by side. Run with `cargo bench --bench scale`;
+//! see README, "Benchmarks".
 //!
 //! Nothing here touches the network: tarball facts are synthetic and pre-filled into the
 //! checksum cache, downloads are redirected to a closed port on 127.0.0.1 so a cache miss
@@ -9,9 +10,13 @@
 //!
 //! Environment: `BENCH_RUNS` (timed runs per figure, median reported; default 5),
 //! `BENCH_SYNC_PACKAGES` (default 2000), `BENCH_MAKEPKG_SAMPLE` (default 20), `BENCH_SKIP`
-//! (comma-separated parts to leave out while profiling: `process`, `makepkg`, `sync`),
-//! `BENCH_WORK` (a directory to generate into and keep, instead of a temporary one).
+//! (comma-separated parts to leave out while profiling: `index`, which holds `process` and
+//! `makepkg`, then `sync`, `aur`), `BENCH_ONLY` (the parts to run, the same names: e.g.
+//! `BENCH_ONLY=aur` for the AUR metadata rows and the first sync they need), `BENCH_WORK` (a
+//! directory to generate into and keep, instead of a temporary one).
 
+#[path = "scale/aur_metadata.rs"]
+mod aur_metadata;
 #[path = "../tests/common/makepkg.rs"]
 mod makepkg;
 
@@ -20,6 +25,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use raku_aur::aur::AurMetadata;
 use raku_aur::cli::SourceArgs;
 use raku_aur::index::{self, Release};
 use raku_aur::pipeline::{self, Rendered};
@@ -40,6 +46,8 @@ const REAL_INDEXES: [&str; 4] = [
 const SYNTHETIC_ENTRIES: usize = 25_000;
 const REA_ARCHIVE_PREFIX: &str = "https://raw.githubusercontent.com/raku/REA/main/archive/";
 const MAINTAINER: &str = "raku-aur bench <bench@example.org>";
+/// The bot's AUR account in the syncs.
+const BOT: &str = "raku-aur-bot";
 /// Port 9 (discard) on loopback has no listener here: a tarball the cache lacks fails at once.
 const NOWHERE: &str = "http://127.0.0.1:9/";
 /// `tarball.rs`'s cache format version; if it moves on, the pre-filled cache is ignored, every
@@ -49,9 +57,13 @@ const FACTS_VERSION: u32 = 1;
 fn main() {
     let runs = env_usize("BENCH_RUNS", 5);
     let sync_packages = env_usize("BENCH_SYNC_PACKAGES", 2000);
-    let makepkg_sample = env_usize("BENCH_MAKEPKG_SAMPLE", 20);
     let skip = std::env::var("BENCH_SKIP").unwrap_or_default();
-    let wanted = |part: &str| !skip.split(',').any(|s| s.trim() == part);
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wanted = |part: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|s| s.trim() == part))
+            && !skip.split(',').any(|s| s.trim() == part)
+    };
     let temp = tempfile::Builder::new()
         .prefix("raku-aur-bench-")
         .tempdir()
@@ -63,7 +75,6 @@ fn main() {
     print_machine();
     println!("median of {runs} runs per figure, fastest run in brackets\n");
 
-    // (a) parsing.
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let real: Vec<(String, Vec<u8>)> = REAL_INDEXES
         .iter()
@@ -74,8 +85,46 @@ fn main() {
             )
         })
         .collect();
+    let synthetic = synthesize(&real, SYNTHETIC_ENTRIES);
+    let synthetic_bytes = to_index_bytes(&synthetic);
+    let synthetic_path = work.join("META.json");
+    std::fs::write(&synthetic_path, &synthetic_bytes).unwrap();
+    let synthetic_input = vec![("META.json".to_string(), synthetic_bytes)];
+    let (synthetic_releases, synthetic_facts) = if wanted("index") {
+        index_rows(&real, &synthetic, &synthetic_input, work, runs, &wanted)
+    } else {
+        let releases = parse_all(&synthetic_input);
+        let facts = facts_for_plan(&releases);
+        (releases, facts)
+    };
+    if wanted("sync") || wanted("aur") {
+        println!();
+        sync_rows(
+            work,
+            &synthetic,
+            &synthetic_releases,
+            &synthetic_facts,
+            sync_packages,
+            runs,
+            &wanted,
+        );
+    }
+}
+
+/// Index parsing, planning and rendering, and what compares with them (the `render`
+/// process, makepkg): the synthetic releases and their tarball facts, for the sync rows.
+fn index_rows(
+    real: &[(String, Vec<u8>)],
+    synthetic: &[Value],
+    synthetic_input: &[(String, Vec<u8>)],
+    work: &Path,
+    runs: usize,
+    wanted: &dyn Fn(&str) -> bool,
+) -> (Vec<Release>, BTreeMap<String, Result<TarballFacts, String>>) {
+    let makepkg_sample = env_usize("BENCH_MAKEPKG_SAMPLE", 20);
+    // (a) parsing.
     let real_bytes: usize = real.iter().map(|(_, b)| b.len()).sum();
-    let (t, real_releases) = median(runs, || parse_all(&real));
+    let (t, real_releases) = median(runs, || parse_all(real));
     let real_entries: usize = real
         .iter()
         .map(|(_, b)| serde_json::from_slice::<Vec<Value>>(b).unwrap().len())
@@ -89,18 +138,14 @@ fn main() {
         None,
     );
 
-    let synthetic = synthesize(&real, SYNTHETIC_ENTRIES);
-    let synthetic_bytes = to_index_bytes(&synthetic);
     let synthetic_path = work.join("META.json");
-    std::fs::write(&synthetic_path, &synthetic_bytes).unwrap();
-    let synthetic_input = vec![("META.json".to_string(), synthetic_bytes.clone())];
     reset_peak();
-    let (t, synthetic_releases) = median(runs, || parse_all(&synthetic_input));
+    let (t, synthetic_releases) = median(runs, || parse_all(synthetic_input));
     row(
         &format!(
             "parse synthetic REA index ({} entries, {})",
             synthetic.len(),
-            mib(synthetic_bytes.len())
+            mib(synthetic_input[0].1.len())
         ),
         t,
         Some(peak_kib()),
@@ -108,7 +153,7 @@ fn main() {
 
     // REA's META.json is ~20 MB; the synthetic entries are larger than REA's on average, so
     // also time the prefix of the synthetic index that is 20 MB.
-    let twenty = twenty_mb_prefix(&synthetic);
+    let twenty = twenty_mb_prefix(synthetic);
     let twenty_input = vec![("META-20MB.json".to_string(), twenty.1)];
     let (t, _) = median(runs, || parse_all(&twenty_input));
     row(
@@ -208,18 +253,7 @@ fn main() {
             synthetic_rendered.len(),
         );
     }
-    drop(real_rendered);
-    if wanted("sync") {
-        println!();
-        noop_sync(
-            work,
-            &synthetic,
-            &synthetic_releases,
-            &synthetic_facts,
-            sync_packages,
-            runs,
-        );
-    }
+    (synthetic_releases, synthetic_facts)
 }
 
 fn render_process(synthetic_path: &Path, work: &Path, cache: &Path, runs: usize, expected: usize) {
@@ -547,15 +581,147 @@ fn compare_with_makepkg(
 // ---------------------------------------------------------------------------------------------
 // The no-op sync.
 
-fn noop_sync(
+/// A first sync of `count` packages, then no-op syncs of them: with a one-package AUR
+/// metadata file (`sync`) and with a synthetic one of the AUR's full size (`aur`).
+fn sync_rows(
     work: &Path,
     synthetic: &[Value],
     releases: &[Release],
     facts: &BTreeMap<String, Result<TarballFacts, String>>,
     count: usize,
     runs: usize,
+    wanted: &dyn Fn(&str) -> bool,
 ) {
-    let chosen = closed_subset(releases, count);
+    let dir = work.join("sync");
+    std::fs::create_dir_all(&dir).unwrap();
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aur-raku-packages-meta.json");
+    let raku = aur_metadata::raku_entries(&std::fs::read(snapshot).unwrap());
+    // The packages synced are none that the AUR's Raku packages claim, so that every sync
+    // below, whichever metadata it reads, has the same packages to publish.
+    let claims = AurMetadata::parse(&serde_json::to_vec(&raku).unwrap()).unwrap();
+    let claimed = |dist: &str| {
+        claims.existing_for(dist, BOT).is_some()
+            || plan::pkgname_for(dist).is_ok_and(|n| claims.name_taken(n.as_ref(), BOT).is_some())
+    };
+    let setup = first_sync(&dir, synthetic, releases, facts, count, &claimed);
+    if wanted("sync") {
+        let (t, rss) = noop_sync(&setup, &setup.small_metadata, runs);
+        row(
+            &format!(
+                "no-op sync of {} packages (remotes unreachable: 0 git operations)",
+                setup.pkgbases.len()
+            ),
+            t,
+            Some(rss),
+        );
+    }
+    if wanted("aur") {
+        aur_rows(&setup, &raku, runs);
+    }
+}
+
+/// The AUR's metadata at full size: its parse, in process, and the no-op sync reading it.
+fn aur_rows(setup: &SyncSetup, raku: &[Value], runs: usize) {
+    println!();
+    let json = aur_metadata::generate(raku);
+    let plain = setup.dir.join("packages-meta-ext-v1.json");
+    let gzipped = setup.dir.join("packages-meta-ext-v1.json.gz");
+    std::fs::write(&plain, &json).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &json).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(&gzipped, &gz).unwrap();
+    let (json_len, gz_len) = (json.len(), gz.len());
+    drop((json, gz));
+    let what = format!(
+        "{} packages, {} gzipped, {} of JSON",
+        aur_metadata::PACKAGES,
+        mib(gz_len),
+        mib(json_len)
+    );
+    // In process, read from the file as sync reads it; the sync rows below have its memory.
+    for (file, form) in [(&gzipped, "gzipped"), (&plain, "plain")] {
+        let (t, meta) = median(runs, || {
+            AurMetadata::read(std::fs::File::open(file).unwrap()).expect("the metadata parses")
+        });
+        assert!(meta.skipped().is_empty(), "{:?}", meta.skipped());
+        row(&format!("parse AUR metadata ({what}), {form}"), t, None);
+    }
+    for (file, form) in [(&gzipped, "gzipped"), (&plain, "plain")] {
+        let (t, rss) = noop_sync(setup, file, runs);
+        row(
+            &format!(
+                "no-op sync of {} packages with that AUR metadata, {form}",
+                setup.pkgbases.len()
+            ),
+            t,
+            Some(rss),
+        );
+    }
+}
+
+/// A state directory whose packages are all published.
+struct SyncSetup {
+    dir: std::path::PathBuf,
+    index: std::path::PathBuf,
+    remotes: std::path::PathBuf,
+    pkgbases: Vec<String>,
+    /// An AUR metadata file that lists only rakudo.
+    small_metadata: std::path::PathBuf,
+}
+
+impl SyncSetup {
+    fn sync(&self, remotes: &Path, metadata: &Path) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        c.arg("--config")
+            .arg(self.dir.join("config.toml"))
+            .arg("sync")
+            .arg("--index")
+            .arg(&self.index)
+            .arg("--state")
+            .arg(self.dir.join("state"))
+            .arg("--cache")
+            .arg(self.dir.join("cache"))
+            .args(["--mirror", &format!("https://={NOWHERE}")])
+            .arg("--remote")
+            .arg(format!("file://{}/{{pkgbase}}.git", remotes.display()))
+            .arg("--aur-metadata")
+            .arg(metadata)
+            .args(["--aur-user", BOT, "--maintainer", MAINTAINER])
+            .env("RUST_LOG", "warn");
+        c
+    }
+
+    /// `report.json`'s packages, counted by status and detail.
+    fn statuses(&self) -> BTreeMap<String, usize> {
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(self.dir.join("state/report.json")).unwrap())
+                .unwrap();
+        let mut counts = BTreeMap::new();
+        for p in report["packages"].as_array().unwrap() {
+            let key = format!(
+                "{}: {}",
+                p["status"].as_str().unwrap(),
+                p["detail"].as_str().unwrap()
+            );
+            *counts.entry(key).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Publishes `count` packages from the synthetic index (none that `claimed`) to bare
+/// repositories behind `file://` URLs, and prints how long that took.
+fn first_sync(
+    dir: &Path,
+    synthetic: &[Value],
+    releases: &[Release],
+    facts: &BTreeMap<String, Result<TarballFacts, String>>,
+    count: usize,
+    claimed: &dyn Fn(&str) -> bool,
+) -> SyncSetup {
+    let chosen = closed_subset(releases, count, claimed);
     let names: BTreeSet<&str> = chosen.iter().map(|(dist, _)| dist.as_str()).collect();
     let entries: Vec<Value> = synthetic
         .iter()
@@ -566,9 +732,7 @@ fn noop_sync(
         })
         .cloned()
         .collect();
-    let dir = work.join("sync");
     let index = dir.join("index.json");
-    std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(&index, to_index_bytes(&entries)).unwrap();
     let urls: BTreeSet<&str> = chosen.iter().map(|(_, url)| url.as_str()).collect();
     let sync_facts: BTreeMap<String, Result<TarballFacts, String>> = facts
@@ -578,8 +742,9 @@ fn noop_sync(
         .collect();
     write_facts_cache(&dir.join("cache"), &sync_facts);
     // The AUR knows rakudo, and every other dependency is one of ours: nothing dangles.
+    let small_metadata = dir.join("aur.json");
     std::fs::write(
-        dir.join("aur.json"),
+        &small_metadata,
         serde_json::to_vec(&json!([{"Name": "rakudo", "PackageBase": "rakudo",
             "Version": "2026.04-1", "Maintainer": "someone"}]))
         .unwrap(),
@@ -594,99 +759,82 @@ fn noop_sync(
         git2::Repository::init_bare(remotes.join(format!("{pkgbase}.git"))).unwrap();
     }
     // The whole set goes up in one run: the benchmark times a first publication of 2,000.
-    let config = dir.join("config.toml");
-    std::fs::write(&config, "[publish]\nmax-new-per-run = 100000\n").unwrap();
-    let sync = |remotes: &Path| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
-        c.arg("--config")
-            .arg(&config)
-            .arg("sync")
-            .arg("--index")
-            .arg(&index)
-            .arg("--state")
-            .arg(dir.join("state"))
-            .arg("--cache")
-            .arg(dir.join("cache"))
-            .args(["--mirror", &format!("https://={NOWHERE}")])
-            .arg("--remote")
-            .arg(format!("file://{}/{{pkgbase}}.git", remotes.display()))
-            .arg("--aur-metadata")
-            .arg(dir.join("aur.json"))
-            .args(["--aur-user", "raku-aur-bot", "--maintainer", MAINTAINER])
-            .env("RUST_LOG", "warn");
-        c
+    std::fs::write(
+        dir.join("config.toml"),
+        "[publish]\nmax-new-per-run = 100000\n",
+    )
+    .unwrap();
+    let setup = SyncSetup {
+        dir: dir.to_path_buf(),
+        index,
+        remotes,
+        pkgbases,
+        small_metadata,
     };
-    let statuses = || -> BTreeMap<String, usize> {
-        let report: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("state/report.json")).unwrap()).unwrap();
-        let mut counts = BTreeMap::new();
-        for p in report["packages"].as_array().unwrap() {
-            let key = format!(
-                "{}: {}",
-                p["status"].as_str().unwrap(),
-                p["detail"].as_str().unwrap()
-            );
-            *counts.entry(key).or_default() += 1;
-        }
-        counts
-    };
-
-    let (t, rss, status) = timed_process(&mut sync(&remotes));
-    assert!(status.success(), "first sync failed: {:?}", statuses());
-    let first = statuses();
+    let (t, rss, status) = timed_process(&mut setup.sync(&setup.remotes, &setup.small_metadata));
+    assert!(
+        status.success(),
+        "first sync failed: {:?}",
+        setup.statuses()
+    );
+    let first = setup.statuses();
     let pushed = first
         .iter()
         .filter(|(k, _)| k.starts_with("pushed"))
         .map(|(_, n)| n)
         .sum::<usize>();
-    assert_eq!(pushed, pkgbases.len(), "first sync: {first:?}");
+    assert_eq!(pushed, setup.pkgbases.len(), "first sync: {first:?}");
     row(
         &format!("first sync: publish {pushed} packages to file:// repos (1 run)"),
         median_of(vec![t]),
         Some(rss),
     );
+    setup
+}
 
-    // Take the servers away: a sync that fetched or pushed anything would now fail, so an
-    // all-unchanged report proves zero git network operations.
-    let moved = dir.join("remotes-moved-away");
-    std::fs::rename(&remotes, &moved).unwrap();
-    let published_before = std::fs::read(dir.join("state/published.json")).unwrap();
+/// `runs` syncs of the published packages with the servers taken away, reading `metadata`:
+/// a sync that fetched or pushed anything would fail, so an all-unchanged report proves zero
+/// git operations. The median time and the highest peak RSS (KiB).
+fn noop_sync(setup: &SyncSetup, metadata: &Path, runs: usize) -> (Duration, u64) {
+    let moved = setup.dir.join("remotes-moved-away");
+    std::fs::rename(&setup.remotes, &moved).unwrap();
+    let published_before = std::fs::read(setup.dir.join("state/published.json")).unwrap();
     let mut times = Vec::new();
     let mut peak = 0;
     for _ in 0..runs {
-        let (t, rss, status) = timed_process(&mut sync(&remotes));
-        assert!(status.success(), "no-op sync failed: {:?}", statuses());
+        let (t, rss, status) = timed_process(&mut setup.sync(&setup.remotes, metadata));
+        assert!(
+            status.success(),
+            "no-op sync failed: {:?}",
+            setup.statuses()
+        );
         times.push(t);
         peak = peak.max(rss);
-        let counts = statuses();
         assert_eq!(
-            counts,
+            setup.statuses(),
             BTreeMap::from([(
                 "unchanged: same input as the last confirmed push".to_string(),
-                pkgbases.len()
+                setup.pkgbases.len()
             )]),
             "the no-op sync did something"
         );
     }
     assert_eq!(
         published_before,
-        std::fs::read(dir.join("state/published.json")).unwrap(),
+        std::fs::read(setup.dir.join("state/published.json")).unwrap(),
         "published.json changed"
     );
-    row(
-        &format!(
-            "no-op sync of {} packages (remotes unreachable: 0 git operations)",
-            pkgbases.len()
-        ),
-        median_of(times),
-        Some(peak),
-    );
-    std::fs::rename(&moved, &remotes).unwrap();
+    std::fs::rename(&moved, &setup.remotes).unwrap();
+    (median_of(times), peak)
 }
 
 /// Up to `count` planned packages closed over their Raku dependencies and needing nothing
-/// else but rakudo, taken dependencies first: (distribution name, source URL).
-fn closed_subset(releases: &[Release], count: usize) -> Vec<(String, String)> {
+/// else but rakudo, none `claimed`, taken dependencies first: (distribution name, source URL).
+fn closed_subset(
+    releases: &[Release],
+    count: usize,
+    claimed: &dyn Fn(&str) -> bool,
+) -> Vec<(String, String)> {
     let plan = plan_all(releases);
     let only_ours = |p: &plan::PlannedPackage| {
         p.depends
@@ -707,6 +855,7 @@ fn closed_subset(releases: &[Release], count: usize) -> Vec<(String, String)> {
                 return chosen;
             }
             if !taken.contains(&p.release.name)
+                && !claimed(&p.release.name)
                 && only_ours(p)
                 && p.needs.iter().all(|n| taken.contains(n))
             {
