@@ -87,6 +87,29 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// `aur-metadata`: a flag, the file, or the AUR's own.
+fn pick_aur_metadata(r: &mut Resolver, flag: Option<String>) -> String {
+    r.pick(
+        "aur-metadata",
+        flag,
+        |c| c.aur_metadata.clone(),
+        || DEFAULT_AUR_METADATA.to_string(),
+        |m| toml_str(m),
+    )
+    .0
+}
+
+/// `aur-user`, checked when it comes from a flag (the file's was checked as it was read).
+fn pick_aur_user(r: &mut Resolver, flag: Option<String>) -> (Option<String>, Origin) {
+    let (user, origin) = r.pick_required("aur-user", flag, |c| c.aur_user.clone(), |u| toml_str(u));
+    if let (Some(user), Origin::Flag) = (&user, origin)
+        && let Err(e) = check_aur_user(user.clone())
+    {
+        r.problems.push(format!("--aur-user: {e}"));
+    }
+    (user, origin)
+}
+
 fn show_path(p: &Path) -> String {
     toml_str(&p.display().to_string())
 }
@@ -202,24 +225,8 @@ pub fn render(args: RenderArgs, config: Option<&Config>) -> Result<RenderSetting
 pub fn legacy(args: LegacyArgs, config: Option<&Config>) -> Result<LegacySettings, SettingsError> {
     let mut r = Resolver::new(config);
     let source = resolve_source(args.source, &mut r);
-    let (aur_metadata, _) = r.pick(
-        "aur-metadata",
-        args.aur_metadata,
-        |c| c.aur_metadata.clone(),
-        || DEFAULT_AUR_METADATA.to_string(),
-        |m| toml_str(m),
-    );
-    let (aur_user, origin) = r.pick_required(
-        "aur-user",
-        args.aur_user,
-        |c| c.aur_user.clone(),
-        |u| toml_str(u),
-    );
-    if let (Some(user), Origin::Flag) = (&aur_user, origin)
-        && let Err(e) = check_aur_user(user.clone())
-    {
-        r.problems.push(format!("--aur-user: {e}"));
-    }
+    let aur_metadata = pick_aur_metadata(&mut r, args.aur_metadata);
+    let (aur_user, _) = pick_aur_user(&mut r, args.aur_user);
     if !r.problems.is_empty() {
         return Err(SettingsError::Unusable {
             problems: r.problems,
@@ -297,25 +304,12 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
         }
         (Some(_), _) => {}
     }
-    let (aur_user, origin) = r.pick_required(
-        "aur-user",
-        args.aur_user,
-        |c| c.aur_user.clone(),
-        |u| toml_str(u),
-    );
-    match (&aur_user, origin) {
-        (None, _) => {
-            let hint = r.config_hint("aur-user");
-            r.problems.push(format!(
-                "sync needs the bot's AUR account: pass --aur-user NAME or {hint}"
-            ));
-        }
-        (Some(user), Origin::Flag) => {
-            if let Err(e) = check_aur_user(user.clone()) {
-                r.problems.push(format!("--aur-user: {e}"));
-            }
-        }
-        (Some(_), _) => {}
+    let (aur_user, _) = pick_aur_user(&mut r, args.aur_user);
+    if aur_user.is_none() {
+        let hint = r.config_hint("aur-user");
+        r.problems.push(format!(
+            "sync needs the bot's AUR account: pass --aur-user NAME or {hint}"
+        ));
     }
     let (remote, origin) = r.pick(
         "remote",
@@ -350,13 +344,7 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
                 .map_or_else(|| unset("the AUR's keys shipped in keys/"), show_path)
         },
     );
-    let (aur_metadata, _) = r.pick(
-        "aur-metadata",
-        args.aur_metadata,
-        |c| c.aur_metadata.clone(),
-        || DEFAULT_AUR_METADATA.to_string(),
-        |m| toml_str(m),
-    );
+    let aur_metadata = pick_aur_metadata(&mut r, args.aur_metadata);
     let (max_new_per_run, _) = r.pick(
         "publish.max-new-per-run",
         None,

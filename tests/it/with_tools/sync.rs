@@ -55,6 +55,46 @@ impl World {
         self.sync_as(&self.aur.client_key(), &self.known_hosts(), extra)
     }
 
+    /// Runs sync over every distribution of the index (no `--only`).
+    fn sync_everything(&self, extra: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+        let (key, known_hosts) = (self.aur.client_key(), self.known_hosts());
+        common::sync_cmd::add_sync_args(
+            &mut command,
+            self.root(),
+            &self.http,
+            &self.aur,
+            &key,
+            &known_hosts,
+        );
+        command.args(extra).output().expect("raku-aur runs")
+    }
+
+    /// Runs git as the person `who` (author and committer), over the server's ssh.
+    fn git_as(&self, who: &str, args: &[&str], dir: Option<&Path>) {
+        let mut cmd = Command::new("git");
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let email = format!("{who}@example.org");
+        let out = cmd
+            .args(args)
+            .env("GIT_SSH_COMMAND", self.aur.git_ssh_command())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.path("."))
+            .env("GIT_AUTHOR_NAME", who)
+            .env("GIT_AUTHOR_EMAIL", &email)
+            .env("GIT_COMMITTER_NAME", who)
+            .env("GIT_COMMITTER_EMAIL", &email)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs sync with this client key and these pinned host keys.
     fn sync_as(&self, key: &Path, known_hosts: &Path, extra: &[&str]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
@@ -312,20 +352,7 @@ fn new_packages_go_up_at_the_configured_pace() {
     let config = world.path("pace.toml");
     std::fs::write(&config, "[publish]\nmax-new-per-run = 2\n").unwrap();
     let run = || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
-        let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
-        common::sync_cmd::add_sync_args(
-            &mut command,
-            world.root(),
-            &world.http,
-            &world.aur,
-            &key,
-            &known_hosts,
-        );
-        let out = command
-            .args(["--config", config.to_str().unwrap()])
-            .output()
-            .expect("raku-aur runs");
+        let out = world.sync_everything(&["--config", config.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let report = world.report();
         let pushed = report["packages"]
@@ -367,17 +394,7 @@ fn an_unreachable_server_is_tried_three_times_not_once_per_package() {
         .collect();
     let mut world = World::new(&solo, &aur_metadata(&[]));
     world.aur.stop();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
-    let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
-    common::sync_cmd::add_sync_args(
-        &mut command,
-        world.root(),
-        &world.http,
-        &world.aur,
-        &key,
-        &known_hosts,
-    );
-    let out = command.output().expect("raku-aur runs");
+    let out = world.sync_everything(&[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let details: Vec<String> = world.report()["packages"]
         .as_array()
@@ -428,28 +445,7 @@ fn someone_else_pushing_in_between_is_fetched_and_built_upon() {
 
     // A co-maintainer adds a file to raku-json-optin behind our back.
     let clone = world.path("other-clone");
-    let env_git = |args: &[&str], dir: Option<&Path>| {
-        let mut cmd = Command::new("git");
-        if let Some(d) = dir {
-            cmd.current_dir(d);
-        }
-        let out = cmd
-            .args(args)
-            .env("GIT_SSH_COMMAND", world.aur.git_ssh_command())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", world.path("."))
-            .env("GIT_AUTHOR_NAME", "co")
-            .env("GIT_AUTHOR_EMAIL", "co@example.org")
-            .env("GIT_COMMITTER_NAME", "co")
-            .env("GIT_COMMITTER_EMAIL", "co@example.org")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let env_git = |args: &[&str], dir: Option<&Path>| world.git_as("co", args, dir);
     let url = world
         .aur
         .remote_template()
@@ -728,20 +724,11 @@ fn script_conflicts_come_from_everything_published_not_from_one_run() {
     ];
     let world = World::new(&entries, &aur_metadata(&[]));
     let sync = |only: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
-        let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
-        common::sync_cmd::add_sync_args(
-            &mut command,
-            world.root(),
-            &world.http,
-            &world.aur,
-            &key,
-            &known_hosts,
-        );
+        let mut extra = Vec::new();
         for name in only {
-            command.args(["--only", name]);
+            extra.extend(["--only", name]);
         }
-        let out = command.output().expect("raku-aur runs");
+        let out = world.sync_everything(&extra);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     };
     let conflicts = |pkgbase: &str| -> Vec<String> {
@@ -781,28 +768,7 @@ fn an_adopted_stand_in_is_maintained_in_place_on_top_of_its_history() {
     let world = World::new(&sample(), &aur);
     // The package as its previous maintainer left it.
     let clone = world.path("human-clone");
-    let git = |args: &[&str], dir: Option<&Path>| {
-        let mut cmd = Command::new("git");
-        if let Some(d) = dir {
-            cmd.current_dir(d);
-        }
-        let out = cmd
-            .args(args)
-            .env("GIT_SSH_COMMAND", world.aur.git_ssh_command())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", world.path("."))
-            .env("GIT_AUTHOR_NAME", "human")
-            .env("GIT_AUTHOR_EMAIL", "human@example.org")
-            .env("GIT_COMMITTER_NAME", "human")
-            .env("GIT_COMMITTER_EMAIL", "human@example.org")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str], dir: Option<&Path>| world.git_as("human", args, dir);
     let url = world
         .aur
         .remote_template()
@@ -898,22 +864,7 @@ fn a_vanished_stand_in_is_replaced_and_a_vanished_distribution_is_reported() {
         .filter(|e| e["name"] != "JSON::OptIn")
         .collect();
     world.set_index(&entries);
-    let out = Command::new(env!("CARGO_BIN_EXE_raku-aur"))
-        .args({
-            let mut c = Command::new("x");
-            common::sync_cmd::add_sync_args(
-                &mut c,
-                world.root(),
-                &world.http,
-                &world.aur,
-                &world.aur.client_key(),
-                &world.known_hosts(),
-            );
-            c.get_args().map(ToOwned::to_owned).collect::<Vec<_>>()
-        })
-        .env("XDG_CONFIG_HOME", world.path("no-config"))
-        .output()
-        .unwrap();
+    let out = world.sync_everything(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let gone = world.report()["gone_from_index"].to_string();
     assert!(gone.contains("raku-json-optin"), "{gone}");
@@ -957,20 +908,7 @@ fn legacy_steps_are_taken_once_each_at_the_configured_pace() {
     // Every distribution, not only JSON::Marshal's closure: that is held (perl6-json-name is
     // too old for it), and a held package's stand-ins are out of an --only run's scope.
     let run = || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
-        let (key, known_hosts) = (world.aur.client_key(), world.known_hosts());
-        common::sync_cmd::add_sync_args(
-            &mut command,
-            world.root(),
-            &world.http,
-            &world.aur,
-            &key,
-            &known_hosts,
-        );
-        let out = command
-            .args(["--config", config.to_str().unwrap()])
-            .output()
-            .expect("raku-aur runs");
+        let out = world.sync_everything(&["--config", config.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         world.report()["legacy_actions"].clone()
     };
