@@ -124,12 +124,38 @@ pub fn write_mirror_makepkg_conf(bin: &Path, conf: &Path, http: &TestServer) {
     fs::write(
         conf,
         format!(
-            "source /etc/makepkg.conf\nDLAGENTS=('https::{} %o %u')\n",
-            agent.display()
+            "source /etc/makepkg.conf\nDLAGENTS=('https::{agent} %o %u')\n{DOWNLOAD_FILE}",
+            agent = agent.display()
         ),
     )
     .unwrap();
 }
+
+/// makepkg 6.0.2's `download_file` under Debian's bash 5.2 sometimes exits silently, right
+/// after "Retrieving sources...": its `wait $! || exit` waits for a process substitution that
+/// bash may already have reaped (seen twice in about six full runs, under load). The config
+/// is sourced after makepkg's libraries, so this copy, without that `wait`, replaces it; it
+/// still downloads through the https DLAGENT above.
+const DOWNLOAD_FILE: &str = r#"
+download_file() {
+	local netfile=$1
+	local filepath=$(get_filepath "$netfile")
+	if [[ -n "$filepath" ]]; then
+		msg2 "Found %s" "${filepath##*/}"
+		return
+	fi
+	local filename=$(get_filename "$netfile")
+	local url=$(get_url "$netfile")
+	local agent=${DLAGENTS[0]#https::}
+	agent=${agent%% *}
+	msg2 "Downloading %s..." "$filename"
+	if ! "$agent" "$filename.part" "$url"; then
+		error "Failure while downloading %s" "$url"
+		exit 1
+	fi
+	mv -f "$filename.part" "$filename"
+}
+"#;
 
 /// Debian's rakudo with the vendor repository where Arch's has it, in `root`:
 /// `home/core`, `lib` and `runtime` are Debian's, `site` a private copy.
