@@ -455,6 +455,20 @@ fn script_conflicts(
         .collect()
 }
 
+/// The legacy report of `plan` (see [`crate::legacy`]) for the account `ours`, as of now: the
+/// one place the clock is read for it, so that the report itself is decided on data.
+pub(crate) fn legacy_report(
+    plan: &Plan,
+    aur: &AurContext,
+    ours: Option<&str>,
+) -> Vec<crate::legacy::LegacyEntry> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let coverages = crate::legacy::coverages(plan, |name| aur.meta.facts(name));
+    crate::legacy::report(coverages, ours, now)
+}
+
 /// The one HTTP client configuration: bounded waits, and a user agent that names us.
 /// `silence` bounds connecting and each read, so a server that stops answering fails the
 /// download that soon; the overall bound only stops a server that trickles forever.

@@ -3,11 +3,10 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Ending;
 use crate::cli::LegacyArgs;
-use crate::legacy::{self, LegacyEntry, NextStep};
+use crate::legacy::{LegacyEntry, NextStep};
 use crate::pipeline::{self, AurContext};
 
 /// `raku-aur legacy`.
@@ -25,12 +24,7 @@ pub async fn run(args: LegacyArgs, config: Option<&Path>) -> anyhow::Result<Endi
         stand_ins_seen: Default::default(),
     };
     let plan = pipeline::plan_against(&settings.source, Some(&aur), releases)?;
-    // The clock is read here, at the edge: the report itself is decided on data.
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let coverages = legacy::coverages(&plan, |name| aur.meta.facts(name));
-    let entries = legacy::report(coverages, settings.aur_user.as_deref(), now);
+    let entries = pipeline::legacy_report(&plan, &aur, settings.aur_user.as_deref());
     if settings.json {
         let mut json = serde_json::to_string_pretty(&entries).expect("the report serialises");
         json.push('\n');

@@ -19,6 +19,8 @@ impl Plan {
                 continue;
             };
             let removed = self.packages.remove(at);
+            self.replaced
+                .retain(|(pkgname, _)| pkgname != removed.pkgname.as_ref());
             for p in &self.packages {
                 if p.needs.contains(&name) {
                     queue.push((

@@ -143,6 +143,8 @@ pub struct Plan {
     pub(crate) pins_not_provided: Vec<(String, String)>,
     /// The package name of every distribution of the index, in scope or not.
     pub(crate) index_names: BTreeSet<String>,
+    /// `(our package, the vanished stand-in it replaces)`, see [`OnAur::vanished`].
+    pub(crate) replaced: Vec<(String, String)>,
 }
 
 /// The plan cannot be made as asked.
@@ -241,6 +243,13 @@ pub fn plan(
         .map(|(_, p)| p)
         .collect();
     packages.sort_by(|a, b| a.pkgname.as_ref().cmp(b.pkgname.as_ref()));
+    let replaced = packages
+        .iter()
+        .filter_map(|p| {
+            let old = on_aur.vanished.get(&p.release.name)?;
+            Some((p.pkgname.to_string(), old.to_string()))
+        })
+        .collect();
     let mut held: Vec<Held> = held
         .into_iter()
         .filter(|(name, _)| in_scope(name))
@@ -276,6 +285,7 @@ pub fn plan(
         unknown_in_config,
         pins_not_provided: providers.pins_not_provided(),
         index_names: names.values().map(ToString::to_string).collect(),
+        replaced,
     })
 }
 

@@ -91,12 +91,7 @@ fn legacy_steps(
     if !(allowed.adopt_orphans || allowed.flag_out_of_date) {
         return Ok(Vec::new());
     }
-    // The clock is read here, at the edge; the legacy report is decided on data.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let coverages = crate::legacy::coverages(plan, |name| aur.meta.facts(name));
-    let entries = crate::legacy::report(coverages, Some(&settings.aur_user), now);
+    let entries = crate::pipeline::legacy_report(plan, aur, Some(&settings.aur_user));
     legacy_actions::take_steps(&settings.state, allowed, &entries, |pkgbase| {
         keywords::aur_ssh(settings, auth, pkgbase)
     })
@@ -183,14 +178,11 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
     };
     let (rendered, plan, _skipped) = render_all(&settings.options.source, Some(&aur)).await?;
     let replaced: Vec<Replaced> = plan
-        .packages
+        .replaced
         .iter()
-        .filter_map(|p| {
-            let old = stand_ins.seen().get(&p.release.name)?;
-            (!aur.meta.has(old)).then(|| Replaced {
-                pkgbase: p.pkgname.to_string(),
-                replaces: old.clone(),
-            })
+        .map(|(pkgbase, replaces)| Replaced {
+            pkgbase: pkgbase.clone(),
+            replaces: replaces.clone(),
         })
         .collect();
     let legacy_actions = if settings.options.dry_run {
