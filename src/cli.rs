@@ -52,6 +52,9 @@ pub enum Command {
     /// Publish every rendered package to the AUR: one git repository per package, a commit
     /// only where something changed, pushed over ssh with pinned host keys.
     ///
+    /// With a `[build]` table in the config, each package is built in a clean root first (see
+    /// `build`) and pushed only if exactly its files built.
+    ///
     /// Dependencies are published before their dependents. Distributions the AUR already ships
     /// (a hand-written perl6-* package, or anything that provides raku-<name>) are not published
     /// again; packages owned by another AUR account are never touched; a package whose
@@ -60,6 +63,16 @@ pub enum Command {
     /// Exit status: 0 all good; 1 some packages failed (the others were published); 2 nothing
     /// could be done (bad arguments, an unusable index or AUR metadata, the lock is held).
     Sync(SyncArgs),
+    /// Build every package whose input changed (or that the repository lacks) in a clean root,
+    /// dependencies first, with the builder `[build] command` names, and add it to our pacman
+    /// repository (`[build] repo-dir`): signed with `[build] sign-key` when set, pruned to
+    /// `[build] keep` versions per package. Pushes nothing to the AUR. Logs go to
+    /// STATE/logs/<pkgbase>/<pkgver>-<pkgrel>.log, the record to STATE/build.json.
+    ///
+    /// Exit status: 0 everything built (or had nothing new); 1 some packages failed to build
+    /// (their dependents waited; the others were added); 2 nothing could be done (bad settings,
+    /// a missing or expired signing key, the lock is held).
+    Build(BuildArgs),
     /// Show the changes that wait for a maintainer's review, each with its reasons and the
     /// unified diff against what the AUR has.
     ///
@@ -161,12 +174,23 @@ pub struct SyncArgs {
     /// Commit and push nothing; print the diff each package would get.
     #[arg(long)]
     pub dry_run: bool,
-    /// Build each package that would be committed with makepkg (checks included) in a scratch
-    /// directory first; a failed build is not pushed and is reported with the end of its log.
-    /// makepkg refuses root, so this needs an unprivileged user, and checks dependencies
-    /// itself: they must be installed on this host.
-    #[arg(long)]
-    pub verify_build: bool,
+}
+
+/// `build`'s options: sync's source and state flags; the rest is `[build]` in the config.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// sync's state directory: the build record and logs are kept there. Required, here or as
+    /// `state-dir` in the config file.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// The AUR's package metadata (packages-meta-ext-v1.json[.gz]), as a path or URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub aur_metadata: Option<String>,
+    /// The bot's AUR account, as for sync. Required, here or as `aur-user` in the config file.
+    #[arg(long, value_name = "NAME")]
+    pub aur_user: Option<String>,
 }
 
 /// `legacy`'s options: the index and the AUR's metadata, as `sync` reads them.

@@ -12,6 +12,7 @@
 
 pub mod aur;
 mod aur_tip;
+pub mod build;
 mod checked_version;
 pub mod cli;
 pub mod commands;
@@ -22,6 +23,7 @@ pub mod index;
 mod json_array;
 pub mod legacy;
 pub mod pipeline;
+mod pkgrel;
 pub mod plan;
 mod progress;
 mod publish;

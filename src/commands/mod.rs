@@ -1,6 +1,7 @@
 //! The commands: each takes what was typed, resolves its settings once, runs, and says how it
 //! ended. The exit status of every command is decided here, in [`main`], and nowhere else.
 
+mod build;
 mod check_config;
 mod legacy;
 mod render;
@@ -101,6 +102,7 @@ pub fn main() -> ExitCode {
     let ending = match cli.command {
         Command::Render(args) => runtime.block_on(render::run(args, config)),
         Command::Sync(args) => runtime.block_on(sync::run(args, config)),
+        Command::Build(args) => runtime.block_on(build::run(args, config)),
         Command::CheckConfig(args) => Ok(check_config::run(args, config)),
         Command::Legacy(args) => runtime.block_on(legacy::run(args, config)),
         Command::Review(args) => review::show(args, config),

@@ -31,7 +31,10 @@ use crate::stand_ins::StandIns;
 pub use error::ConfigError;
 pub use locate::default_path;
 pub(crate) use toml_text::{toml_list, toml_str};
-pub use values::{HttpTimeout, check_aur_user, check_maintainer, check_remote, is_placeholder};
+pub use values::{
+    HttpTimeout, check_aur_user, check_maintainer, check_remote, check_repo_name, check_sign_key,
+    is_placeholder,
+};
 
 /// The config file, read and validated. Paths are resolved against the file's directory.
 #[derive(Debug, Clone)]
@@ -62,9 +65,27 @@ pub struct Config {
     /// `[trust]`: AUR packages and maintainers that may stand in for a distribution, beyond
     /// the shipped list.
     pub stand_ins: StandIns,
+    /// `[build]`; `None`: sync pushes without building first.
+    pub build: Option<BuildConfig>,
     /// `key = value` lines for what only the file sets (`[dist]`, `[system]`, `[review]`,
     /// `publish.exclude`), for `check-config`.
     pub shown: Vec<(String, String)>,
+}
+
+/// `[build]` as the file gives it; defaults are the settings' business.
+#[derive(Debug, Clone, Default)]
+pub struct BuildConfig {
+    /// The builder, an argv list.
+    pub command: Option<Vec<String>>,
+    pub repo_dir: Option<PathBuf>,
+    pub repo_name: Option<String>,
+    /// A full fingerprint, upper case, no spaces.
+    pub sign_key: Option<String>,
+    pub keep: Option<usize>,
+    /// Seconds.
+    pub timeout: Option<u64>,
+    pub rebuild_on_rakudo_change: bool,
+    pub rakudo_version_command: Option<Vec<String>>,
 }
 
 /// Reads the config file: `explicit` (from `--config`), else the default location if a file

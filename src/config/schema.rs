@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::toml_text::{toml_key, toml_list, toml_str};
 use super::values::*;
-use super::{Config, ConfigError};
+use super::{BuildConfig, Config, ConfigError};
 use crate::legacy::LegacyAutomation;
 use crate::plan::system::SystemAdditions;
 use crate::plan::{DistOverride, Overrides};
@@ -43,6 +43,21 @@ pub(super) struct File {
     trust: Trust,
     #[serde(default)]
     legacy: Legacy,
+    build: Option<Build>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Build {
+    command: Option<Argv>,
+    repo_dir: Option<FilePath>,
+    repo_name: Option<RepoName>,
+    sign_key: Option<SignKey>,
+    keep: Option<Keep>,
+    timeout: Option<BuildTimeout>,
+    #[serde(default)]
+    rebuild_on_rakudo_change: bool,
+    rakudo_version_command: Option<Argv>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,6 +261,16 @@ impl File {
             let list: Vec<&String> = stand_ins.maintainers.iter().collect();
             shown.push(("trust.maintainers".to_string(), toml_list(&list)));
         }
+        let build = self.build.map(|b| BuildConfig {
+            command: b.command.map(|a| a.0),
+            repo_dir: b.repo_dir.map(file_path),
+            repo_name: b.repo_name.map(|n| n.0),
+            sign_key: b.sign_key.map(|k| k.0),
+            keep: b.keep.map(|k| k.0),
+            timeout: b.timeout.map(|t| t.0),
+            rebuild_on_rakudo_change: b.rebuild_on_rakudo_change,
+            rakudo_version_command: b.rakudo_version_command.map(|a| a.0),
+        });
         let overrides = Overrides {
             origin: path.display().to_string(),
             exclude,
@@ -277,6 +302,7 @@ impl File {
             overrides,
             review: self.review,
             stand_ins,
+            build,
             shown,
             path,
         })

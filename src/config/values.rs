@@ -241,6 +241,102 @@ fn check_reason(s: String) -> Result<String, String> {
     Ok(s.trim().to_string())
 }
 
+/// `[build] timeout`: seconds a build may run; a day is the longest a build may take.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "u64")]
+pub(super) struct BuildTimeout(pub(super) u64);
+
+impl TryFrom<u64> for BuildTimeout {
+    type Error = String;
+    fn try_from(seconds: u64) -> Result<Self, String> {
+        if (1..=86_400).contains(&seconds) {
+            Ok(BuildTimeout(seconds))
+        } else {
+            Err(format!(
+                "{seconds} is not a number of seconds from 1 to 86400"
+            ))
+        }
+    }
+}
+
+/// `[build] keep`: package versions kept per package, at least the newest.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "usize")]
+pub(super) struct Keep(pub(super) usize);
+
+impl TryFrom<usize> for Keep {
+    type Error = String;
+    fn try_from(n: usize) -> Result<Self, String> {
+        if (1..=100).contains(&n) {
+            Ok(Keep(n))
+        } else {
+            Err(format!("{n} is not a number of versions from 1 to 100"))
+        }
+    }
+}
+
+/// A command as an argv list: a program and its arguments, none empty, none with a control
+/// character.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub(super) struct Argv(pub(super) Vec<String>);
+
+impl TryFrom<Vec<String>> for Argv {
+    type Error = String;
+    fn try_from(argv: Vec<String>) -> Result<Self, String> {
+        if argv.is_empty() {
+            return Err("name a program (leave the key out for the default)".into());
+        }
+        for arg in &argv {
+            refuse_unsafe(arg)?;
+            if arg.is_empty() {
+                return Err("an argument is empty".into());
+            }
+        }
+        Ok(Argv(argv))
+    }
+}
+
+validated!(
+    /// A pacman repository name, as `pacman.conf` takes it in `[...]`.
+    RepoName(String) = check_repo_name
+);
+validated!(
+    /// The operator's GnuPG signing key: its full fingerprint.
+    SignKey(String) = check_sign_key
+);
+
+/// Letters, digits, `.`, `-`, `_` and `@`, not starting with `.` or `-`: a name repo-add
+/// and pacman take as a file name and a section; `local` is pacman's own.
+pub fn check_repo_name(s: String) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c))
+        && s != "local";
+    if !ok {
+        return Err(format!(
+            "{} is not a repository name (letters, digits, `.`, `-`, `_`, `@`; not `local`)",
+            escape_for_log(&s)
+        ));
+    }
+    Ok(s)
+}
+
+/// A key's full fingerprint, 40 hexadecimal digits (spaces allowed, as gpg prints them):
+/// short key ids collide, and users pin the fingerprint in their keyring.
+pub fn check_sign_key(s: String) -> Result<String, String> {
+    let hex: String = s.chars().filter(|c| *c != ' ').collect();
+    if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{} is not a key's full fingerprint (40 hexadecimal digits)",
+            escape_for_log(&s)
+        ));
+    }
+    Ok(hex.to_ascii_uppercase())
+}
+
 /// The built-in default maintainer and the starting config name a `.invalid` address
 /// (RFC 2606): it reaches nobody, so nothing may be published under it.
 pub fn is_placeholder(maintainer: &str) -> bool {

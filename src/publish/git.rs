@@ -20,6 +20,7 @@ use git2::{
 use git2::cert::Cert;
 
 use super::known_hosts::{HostKeyError, PinnedHostKeys};
+use crate::render::Files;
 
 const BRANCH: &str = "refs/heads/master";
 /// Where a fetch puts the server's `master`; deleted before each fetch so it never goes stale.
@@ -243,6 +244,30 @@ fn open_and_fetch(dir: &Path, url: &str, auth: &RemoteAuth) -> Result<PackageRep
 }
 
 impl PackageRepo {
+    /// The local clone at `dir` as the last run left it, without asking the server: what it
+    /// last confirmed. `None` when there is no usable clone.
+    pub fn open_local(dir: &Path) -> Option<PackageRepo> {
+        let repo = Repository::open_bare(dir).ok()?;
+        Some(PackageRepo {
+            repo,
+            url: String::new(),
+            remote_tip: None,
+        })
+    }
+
+    /// The PKGBUILD and .SRCINFO at the tip; `None` when there is no commit.
+    pub fn tip_files(&self) -> Option<Files> {
+        let text = |name| {
+            self.tip_file(name)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        self.tip_commit()?;
+        Some(Files {
+            pkgbuild: text("PKGBUILD").unwrap_or_default(),
+            srcinfo: text(".SRCINFO").unwrap_or_default(),
+        })
+    }
+
     /// The local `master`: the server's tip after [`sync_clone`], ours after a commit.
     pub fn tip_commit(&self) -> Option<Oid> {
         self.repo.refname_to_id(BRANCH).ok()

@@ -21,7 +21,7 @@ pub use defaults::{
     default_cache_dir,
 };
 pub use origin::{Origin, Setting};
-pub use resolve::{SyncDraft, SyncResolution, legacy, render, source, state_dir, sync};
+pub use resolve::{SyncDraft, SyncResolution, build, legacy, render, source, state_dir, sync};
 
 /// Where the ecosystem comes from and how packages are made: what `render` and `sync` share.
 #[derive(Debug, Clone)]
@@ -72,7 +72,8 @@ pub struct SyncOptions {
     /// The AUR's metadata, a path or a URL.
     pub aur_metadata: String,
     pub dry_run: bool,
-    pub verify_build: bool,
+    /// `[build]`: build each package before it is pushed; `None` pushes without building.
+    pub build: Option<BuildSettings>,
     /// `None`: the review gate is off.
     pub review: Option<ReviewPolicy>,
     /// AUR packages and maintainers trusted to stand in for a distribution, beyond the
@@ -82,6 +83,37 @@ pub struct SyncOptions {
     pub max_new_per_run: usize,
     /// What `[legacy]` allows over the AUR's ssh interface.
     pub legacy: LegacyAutomation,
+}
+
+/// How packages are built in a clean root, and the pacman repository they are kept in.
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    /// The builder, an argv list (see README, "Build farm").
+    pub command: Vec<String>,
+    /// The repository's directory, served as static files.
+    pub repo_dir: PathBuf,
+    /// The repository's name, as `pacman.conf` takes it.
+    pub repo_name: String,
+    /// The GnuPG key (full fingerprint) that signs packages and the database.
+    pub sign_key: Option<String>,
+    /// Package versions kept in the directory per package.
+    pub keep: usize,
+    /// How long one build may run.
+    pub timeout: Duration,
+    /// The command printing the rakudo version builds get, when every package is rebuilt
+    /// into the repository after it changes; `None`: no rebuilds.
+    pub rakudo_rebuild: Option<Vec<String>>,
+}
+
+/// `build`'s settings: sync's source and state settings, and `[build]`.
+#[derive(Debug, Clone)]
+pub struct BuildRunSettings {
+    pub state: PathBuf,
+    pub aur_user: String,
+    pub source: SourceSettings,
+    pub aur_metadata: String,
+    pub stand_ins: StandIns,
+    pub build: BuildSettings,
 }
 
 /// `legacy`'s settings.

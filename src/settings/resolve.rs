@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::defaults::*;
 use super::{
-    LegacySettings, Origin, RenderSettings, Setting, SettingsError, SourceSettings, SyncOptions,
-    SyncSettings,
+    BuildRunSettings, BuildSettings, LegacySettings, Origin, RenderSettings, Setting,
+    SettingsError, SourceSettings, SyncOptions, SyncSettings,
 };
-use crate::cli::{LegacyArgs, RenderArgs, SourceArgs, SyncArgs};
+use crate::cli::{BuildArgs, LegacyArgs, RenderArgs, SourceArgs, SyncArgs};
 use crate::config::{
     Config, HttpTimeout, check_aur_user, check_maintainer, check_remote, default_path,
     is_placeholder, toml_list, toml_str,
@@ -352,6 +352,17 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
         || DEFAULT_MAX_NEW_PER_RUN,
         |n| n.to_string(),
     );
+    let build = match (r.config.and_then(|c| c.build.as_ref()), &state) {
+        (Some(_), Some(state)) => Some(resolve_build(&mut r, state)),
+        _ => {
+            r.listing.push(Setting {
+                key: "build".to_string(),
+                value: unset("no [build] table, packages are pushed without a build"),
+                origin: Origin::Default,
+            });
+            None
+        }
+    };
     let review: Option<ReviewPolicy> = r.config.and_then(|c| c.review.clone());
     if review.is_none() {
         r.listing.push(Setting {
@@ -392,7 +403,7 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
                 known_hosts,
                 aur_metadata,
                 dry_run: args.dry_run,
-                verify_build: args.verify_build,
+                build,
                 review,
                 stand_ins: r
                     .config
@@ -404,6 +415,111 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
             },
         },
     }
+}
+
+/// `[build]`, each key from the file or its default; the repository defaults to
+/// `STATE/repo`.
+fn resolve_build(r: &mut Resolver, state: &Path) -> BuildSettings {
+    let file = r.config.and_then(|c| c.build.clone()).unwrap_or_default();
+    let (repo_dir, _) = r.pick(
+        "build.repo-dir",
+        None,
+        |_| file.repo_dir.clone(),
+        || state.join("repo"),
+        |p| show_path(p),
+    );
+    let (command, _) = r.pick(
+        "build.command",
+        None,
+        |_| file.command.clone(),
+        || default_build_command(&repo_dir),
+        |v| toml_list(v),
+    );
+    let (repo_name, _) = r.pick(
+        "build.repo-name",
+        None,
+        |_| file.repo_name.clone(),
+        || DEFAULT_REPO_NAME.to_string(),
+        |n| toml_str(n),
+    );
+    let (sign_key, _) = r.pick(
+        "build.sign-key",
+        None,
+        |_| file.sign_key.clone().map(Some),
+        || None,
+        |k| {
+            k.as_deref()
+                .map_or_else(|| "(not set: nothing is signed)".to_string(), toml_str)
+        },
+    );
+    let (keep, _) = r.pick(
+        "build.keep",
+        None,
+        |_| file.keep,
+        || DEFAULT_KEEP,
+        |n| n.to_string(),
+    );
+    let (timeout, _) = r.pick(
+        "build.timeout",
+        None,
+        |_| file.timeout.map(Duration::from_secs),
+        || DEFAULT_BUILD_TIMEOUT,
+        |t| t.as_secs().to_string(),
+    );
+    let (rakudo_rebuild, _) =
+        r.pick(
+            "build.rebuild-on-rakudo-change",
+            None,
+            |_| {
+                file.rebuild_on_rakudo_change.then(|| {
+                    Some(file.rakudo_version_command.clone().unwrap_or_else(|| {
+                        DEFAULT_RAKUDO_VERSION_COMMAND.map(str::to_string).to_vec()
+                    }))
+                })
+            },
+            || None,
+            |c| match c {
+                Some(command) => format!("true  # version from {}", toml_list(command)),
+                None => "false".to_string(),
+            },
+        );
+    BuildSettings {
+        command,
+        repo_dir,
+        repo_name,
+        sign_key,
+        keep,
+        timeout,
+        rakudo_rebuild,
+    }
+}
+
+/// `build`'s settings: sync's (state, account, source, AUR metadata) and `[build]`, which
+/// takes its defaults when the file has no such table.
+///
+/// # Errors
+/// When sync's settings would be unusable.
+pub fn build(args: BuildArgs, config: Option<&Config>) -> Result<BuildRunSettings, SettingsError> {
+    let as_sync = SyncArgs {
+        source: args.source,
+        state: args.state,
+        aur_metadata: args.aur_metadata,
+        aur_user: args.aur_user,
+        ..SyncArgs::default()
+    };
+    let settings = sync(as_sync, config).settings()?;
+    let build = match settings.options.build {
+        Some(build) => build,
+        None => resolve_build(&mut Resolver::new(config), &settings.state),
+    };
+    Ok(BuildRunSettings {
+        state: settings.state,
+        aur_user: settings.aur_user,
+        source: settings.options.source,
+        aur_metadata: settings.options.aur_metadata,
+        stand_ins: settings.options.stand_ins,
+        build,
+    })
 }
 
 /// The state directory for the review commands: `--state`, else the config's `state-dir`.

@@ -4,11 +4,12 @@
 //! connection from one package's.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::keywords;
-use super::pkgrel::{self, TipUpdate};
-use super::verify;
 use crate::aur_tip::{PublishedPackage, TipError};
+use crate::build::{BuildFailure, Built, Farm};
+use crate::pkgrel::{self, TipUpdate};
 use crate::publish::git::{self, GitError, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::render::{self, Files, model::PackageModel};
 use crate::review::queue::{self, Verdict};
@@ -22,7 +23,11 @@ pub(super) struct Job {
     pub(super) auth: RemoteAuth,
     pub(super) identity: Identity,
     pub(super) dry_run: bool,
-    pub(super) verify_build: bool,
+    /// The build farm, when `[build]` is set (never in a dry run): exactly the files pushed
+    /// are built first.
+    pub(super) farm: Option<Arc<Mutex<Farm>>>,
+    /// The input's digest, which the farm records.
+    pub(super) input_digest: String,
     /// The review gate, when it is on.
     pub(super) gate: Option<Gate>,
     /// Made before a first push, see [`keywords`]; `None` where no keywords are set.
@@ -79,7 +84,7 @@ pub(super) enum PublishError {
     Refused(String),
     #[error("the commit breaks the AUR's push rules: {}", .0.join("; "))]
     Rules(Vec<String>),
-    /// `--verify-build` failed; the message ends with the build log's last lines.
+    /// The build failed; the message ends with the build log's last lines.
     #[error("{0}")]
     Build(String),
     #[error("cannot write {}: {source}", path.display())]
@@ -124,17 +129,27 @@ pub(super) fn publish_one(job: &Job) -> Result<Step, PublishError> {
 
 fn attempt(job: &Job) -> Result<Step, PublishError> {
     let mut repo: PackageRepo = git::sync_clone(&job.dir, &job.url, &job.auth)?;
-    let tip = tip_files(&repo).map(PublishedPackage::read).transpose()?;
+    let tip = repo.tip_files().map(PublishedPackage::read).transpose()?;
     let render_files =
         |m: &PackageModel| -> Result<Files, String> { render::files(m).map_err(|e| e.to_string()) };
     let update = pkgrel::next_commit(&job.model, tip.as_ref(), &render_files)
         .map_err(PublishError::Refused)?;
-    let (files, message) = match update {
-        TipUpdate::Unchanged => {
+    let (model, files, message) = match update {
+        TipUpdate::Unchanged { model, files } => {
+            // The repository follows the AUR even when nothing is pushed.
+            build_first(job, &model, &files).map_err(|e| {
+                PublishError::Build(format!(
+                    "the AUR already has these files, but our repository does not: {e}"
+                ))
+            })?;
             let commit = repo.tip_commit().map(|c| c.to_string()).unwrap_or_default();
             return Ok(Step::Unchanged { commit });
         }
-        TipUpdate::Commit { files, message, .. } => (files, message),
+        TipUpdate::Commit {
+            model,
+            files,
+            message,
+        } => (model, files, message),
     };
     // Decided on each attempt: after a retry the tip, and so the files, may differ from what
     // a maintainer approved.
@@ -161,9 +176,7 @@ fn attempt(job: &Job) -> Result<Step, PublishError> {
             }
         }
     }
-    if job.verify_build {
-        verify::build(job.model.pkgname.as_ref(), &files).map_err(PublishError::Build)?;
-    }
+    build_first(job, &model, &files).map_err(|e| PublishError::Build(e.to_string()))?;
     if job.dry_run {
         let diff = unified_diff(tip.as_ref().map(|t| &t.files), &files);
         return Ok(Step::WouldPush { message, diff });
@@ -197,16 +210,15 @@ fn attempt(job: &Job) -> Result<Step, PublishError> {
     })
 }
 
-fn tip_files(repo: &PackageRepo) -> Option<Files> {
-    let text = |name| {
-        repo.tip_file(name)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+/// Builds `files` into the repository when there is a farm.
+fn build_first(job: &Job, model: &PackageModel, files: &Files) -> Result<(), BuildFailure> {
+    let Some(farm) = &job.farm else {
+        return Ok(());
     };
-    repo.tip_commit()?;
-    Some(Files {
-        pkgbuild: text("PKGBUILD").unwrap_or_default(),
-        srcinfo: text(".SRCINFO").unwrap_or_default(),
-    })
+    let mut farm = farm.lock().unwrap_or_else(PoisonError::into_inner);
+    match farm.ensure_built(model, files, &job.input_digest)? {
+        Built::Already | Built::Added { .. } => Ok(()),
+    }
 }
 
 /// A unified diff of both files against the tip, for `--dry-run` and the review queue.

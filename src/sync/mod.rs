@@ -17,21 +17,21 @@ mod job;
 mod keywords;
 mod legacy_actions;
 mod pace;
-mod pkgrel;
 mod record;
 mod run;
 mod stand_in_record;
 mod status;
 #[cfg(test)]
 mod strangers_tests;
-mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::build::{BuildInputs, Farm};
 use crate::pipeline::{AurContext, Rendered, render_all};
 use crate::publish::git::{Identity, RemoteAuth};
 use crate::publish::known_hosts::{self, PinnedHostKeys};
@@ -97,6 +97,19 @@ fn legacy_steps(
     })
 }
 
+/// What sync's records in `state` tell `raku-aur build`, which plans as sync does.
+///
+/// # Errors
+/// When a record cannot be read.
+pub fn build_inputs(state: &Path) -> anyhow::Result<BuildInputs> {
+    let published = PublishedRecord::load(state)?;
+    Ok(BuildInputs {
+        published_scripts: published.scripts(),
+        stand_ins_seen: StandInRecord::load(state)?.seen().clone(),
+        published: published.names().cloned().collect(),
+    })
+}
+
 /// One of our packages replacing a vanished stand-in.
 #[derive(Debug, Serialize)]
 pub struct Replaced {
@@ -152,9 +165,14 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         crate::fsutil::remove_stale_temp_files(&dir)
             .with_context(|| format!("cannot clean up {}", dir.display()))?;
     }
-    if settings.options.verify_build {
-        verify::check_usable().map_err(anyhow::Error::msg)?;
-    }
+    // A signing key that cannot sign, or a rakudo that cannot be told, stops the run here,
+    // before anything is built or pushed. A dry run builds nothing.
+    let farm = match &settings.options.build {
+        Some(build) if !settings.options.dry_run => {
+            Some(Arc::new(Mutex::new(Farm::open(build, &settings.state)?)))
+        }
+        _ => None,
+    };
     let identity: Identity = settings
         .options
         .source
@@ -229,7 +247,14 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
     };
     // ~100,000 packages' names and versions: not needed past planning and pacing.
     drop(aur);
-    let mut run = Run::new(settings, &auth, &identity, published, paced)?;
+    // The repository keeps what is published while its distribution is in the index.
+    let keep_in_repo: BTreeSet<String> = rendered
+        .iter()
+        .map(|r| r.model.pkgname.to_string())
+        .chain(published.names().cloned())
+        .filter(|name| !gone_from_index.contains(name))
+        .collect();
+    let mut run = Run::new(settings, &auth, &identity, published, paced, farm.clone())?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
     let bar = crate::progress::bar("packages", order.len());
     for index in order {
@@ -240,6 +265,21 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
     }
     // The summary line below says what the bar said.
     bar.finish_and_clear();
+    let mut repository_failed = false;
+    if let Some(farm) = &farm {
+        let mut farm = farm.lock().unwrap_or_else(PoisonError::into_inner);
+        match farm.remove_all_but(&keep_in_repo) {
+            Ok(removed) => {
+                for name in removed {
+                    tracing::info!(package = %name, "removed from our repository: no longer published");
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot remove packages that are no longer published from our repository");
+                repository_failed = true;
+            }
+        }
+    }
     print_summary(&outcomes, plan.held.len());
     write_report(
         &settings.state,
@@ -254,7 +294,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
             legacy_actions,
         },
     )?;
-    Ok(if run.nothing_failed() {
+    Ok(if run.nothing_failed() && !repository_failed {
         RunOutcome::Clean
     } else {
         RunOutcome::SomeFailed

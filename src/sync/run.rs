@@ -3,11 +3,13 @@
 //! queued for review), publish otherwise, and record what the server confirmed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::job::{ForReview, Gate, Job, PublishError, Step, publish_one};
 use super::pace::Paced;
 use super::record::PublishedRecord;
 use super::{PackageOutcome, PackageStatus, keywords};
+use crate::build::Farm;
 use crate::pipeline::Rendered;
 use crate::publish::git::{self, Identity, RemoteAuth, RemoteError};
 use crate::review::queue::{self, Entry, Queue, Verdict};
@@ -34,6 +36,8 @@ pub(super) struct Run<'a> {
     /// New packages the publication pace leaves for later runs.
     paced: Paced,
     max_new_per_run: usize,
+    /// The build farm, when packages are built before they are pushed.
+    farm: Option<Arc<Mutex<Farm>>>,
 }
 
 /// After this many packages in a row found the server unreachable, the rest are not tried:
@@ -47,6 +51,7 @@ impl<'a> Run<'a> {
         identity: &'a Identity,
         published: PublishedRecord,
         paced: Paced,
+        farm: Option<Arc<Mutex<Farm>>>,
     ) -> anyhow::Result<Self> {
         let queue = Queue::new(&settings.state);
         let (queued, unreadable) = queue.load()?;
@@ -65,6 +70,7 @@ impl<'a> Run<'a> {
             unreachable_in_a_row: 0,
             paced,
             max_new_per_run: settings.options.max_new_per_run,
+            farm,
         })
     }
 
@@ -92,7 +98,14 @@ impl<'a> Run<'a> {
             return Ok(outcome(r, PackageStatus::Waiting, detail));
         }
         let digest = input_digest(r);
-        let same_input = self.published.holds_input(&pkgbase, &digest);
+        // With a farm, the same input also has to be in our repository (it may predate the
+        // farm, or today's rakudo).
+        let same_input = self.published.holds_input(&pkgbase, &digest)
+            && self.farm.as_ref().is_none_or(|farm| {
+                farm.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .is_current(&pkgbase, &digest)
+            });
         if self.unreachable_in_a_row >= UNREACHABLE_IN_A_ROW && !same_input {
             let detail = format!(
                 "not tried: the server was unreachable for the last {UNREACHABLE_IN_A_ROW} \
@@ -147,7 +160,7 @@ impl<'a> Run<'a> {
     /// Runs `publish_one` on a blocking thread and records what it did.
     async fn publish(&mut self, r: &Rendered, digest: String) -> anyhow::Result<PackageOutcome> {
         let pkgbase = r.model.pkgname.to_string();
-        let job = self.job(r, &pkgbase);
+        let job = self.job(r, &pkgbase, digest.clone());
         let result = tokio::task::spawn_blocking(move || publish_one(&job))
             .await
             .unwrap_or_else(|e| Err(PublishError::Task(e.to_string())));
@@ -216,7 +229,7 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn job(&self, r: &Rendered, pkgbase: &str) -> Job {
+    fn job(&self, r: &Rendered, pkgbase: &str, input_digest: String) -> Job {
         let settings = self.settings;
         Job {
             model: r.model.clone(),
@@ -225,7 +238,8 @@ impl<'a> Run<'a> {
             auth: self.auth.clone(),
             identity: self.identity.clone(),
             dry_run: settings.options.dry_run,
-            verify_build: settings.options.verify_build,
+            farm: self.farm.clone(),
+            input_digest,
             gate: settings.options.review.as_ref().map(|policy| Gate {
                 policy: policy.clone(),
                 proposed: proposed(r),

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::pkgrel;
 use crate::aur::AurMetadata;
 use crate::aur_tip::PublishedPackage;
+use crate::pkgrel;
 use crate::render::{self, Files};
 use crate::tarball::TarballFacts;
 

@@ -19,8 +19,12 @@ use crate::render::model::PackageModel;
 /// What the repository's tip needs for one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TipUpdate {
-    /// The repository already holds exactly this.
-    Unchanged,
+    /// The repository already holds exactly these files: `new` with the published pkgrel
+    /// and epoch.
+    Unchanged {
+        model: Box<PackageModel>,
+        files: Files,
+    },
     /// Commit these files with this message.
     Commit {
         model: Box<PackageModel>,
@@ -53,7 +57,10 @@ pub fn next_commit(
             model.pkgrel = tip.pkgrel.clone();
             let same = render(&model)?;
             if same == tip.files {
-                return Ok(TipUpdate::Unchanged);
+                return Ok(TipUpdate::Unchanged {
+                    model: Box::new(model),
+                    files: same,
+                });
             }
             let major = tip.pkgrel.major.checked_add(1).ok_or_else(|| {
                 format!("the published pkgrel {} cannot go one higher", tip.pkgrel)
@@ -206,7 +213,7 @@ mod tests {
                 model.epoch,
                 message,
             ),
-            TipUpdate::Unchanged => panic!("expected a commit"),
+            TipUpdate::Unchanged { .. } => panic!("expected a commit"),
         }
     }
 
@@ -228,10 +235,13 @@ mod tests {
         let mut old = model("1.0", &["rakudo"]);
         old.pkgrel = PackageRelease::new(3, None);
         let tip = published_as(old);
-        assert_eq!(
-            next_commit(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap(),
-            TipUpdate::Unchanged
-        );
+        let TipUpdate::Unchanged {
+            model: published, ..
+        } = next_commit(&model("1.0", &["rakudo"]), Some(&tip), &files).unwrap()
+        else {
+            panic!("expected no commit");
+        };
+        assert_eq!(published.pkgrel, PackageRelease::new(3, None));
     }
 
     #[test]
