@@ -53,8 +53,26 @@ impl Repository {
         };
         std::fs::create_dir_all(dir).map_err(io_error("cannot create", dir))?;
         repo.clear_staging()?;
+        repo.create_if_missing()?;
         repo.repair_signatures()?;
         Ok(repo)
+    }
+
+    /// An empty database (an empty tarball, signed), so that a builder can synchronise the
+    /// repository before its first package.
+    fn create_if_missing(&self) -> Result<(), RepoError> {
+        if self.dir.join(self.archive("db")).exists() {
+            return Ok(());
+        }
+        let staging = self.stage()?;
+        for kind in ["db", "files"] {
+            let path = staging.join(self.archive(kind));
+            empty_archive(&path).map_err(io_error("cannot write", &path))?;
+            if let Some(signer) = &self.signer {
+                signer.sign(&path)?;
+            }
+        }
+        self.swap_in(&staging)
     }
 
     /// The `file://` URL builders install our packages from.
@@ -217,6 +235,13 @@ impl Repository {
     }
 }
 
+/// A gzipped tar archive with nothing in it: what pacman reads as an empty database.
+fn empty_archive(path: &Path) -> io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let gzip = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    tar::Builder::new(gzip).into_inner()?.finish()?.sync_all()
+}
+
 fn io_error(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> RepoError {
     let path = path.to_path_buf();
     move |source| RepoError::Io { what, path, source }
@@ -297,6 +322,10 @@ mod tests {
     fn packages_come_and_go_through_the_staged_database() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::open(&dir.path().join("repo"), "raku-aur", None).unwrap();
+        assert!(
+            db_names(&repo).is_empty(),
+            "a new repository has an empty database"
+        );
         let a = fake_package(dir.path(), "raku-a", "1.0-1");
         let b = fake_package(dir.path(), "raku-b", "2.0-1");
         assert_eq!(repo.add(&a).unwrap(), "raku-a-1.0-1-any.pkg.tar.gz");

@@ -404,6 +404,35 @@ fn the_default_location_follows_xdg_then_home() {
 }
 
 #[test]
+fn build_values_are_checked_where_they_are_read() {
+    let bad = |table: &str| {
+        let text = format!("[build]\n{table}\n");
+        parse(&text, Path::new("/etc/raku-aur/config.toml"))
+            .expect_err(&text)
+            .to_string()
+    };
+    assert!(bad("command = []").contains("name a program"));
+    assert!(bad("command = [\"makechrootpkg\", \"\"]").contains("empty"));
+    assert!(bad("repo-name = \"local\"").contains("not a repository name"));
+    assert!(bad("repo-name = \"../x\"").contains("not a repository name"));
+    assert!(bad("sign-key = \"DEADBEEF\"").contains("full fingerprint"));
+    assert!(bad("keep = 0").contains("from 1 to 100"));
+    assert!(bad("timeout = 0").contains("from 1 to 86400"));
+    assert!(bad("rebuild-on-rakudo-changes = true").contains("unknown field"));
+    let c = parse(
+        "[build]\nrepo-dir = \"repo\"\nsign-key = \"0123 4567 89ab CDEF 0123  4567 89AB CDEF 0123 4567\"\n",
+        Path::new("/etc/raku-aur/config.toml"),
+    )
+    .unwrap();
+    let build = c.build.unwrap();
+    assert_eq!(build.repo_dir, Some(PathBuf::from("/etc/raku-aur/repo")));
+    assert_eq!(
+        build.sign_key.as_deref(),
+        Some("0123456789ABCDEF0123456789ABCDEF01234567")
+    );
+}
+
+#[test]
 fn the_example_config_parses_and_sets_every_key() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/config.example.toml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -417,6 +446,14 @@ fn the_example_config_parses_and_sets_every_key() {
     assert_eq!(c.max_new_per_run, Some(25));
     assert!(c.legacy.adopt_orphans && c.legacy.flag_out_of_date);
     assert_eq!(c.legacy.max_actions_per_run, 5);
+    let build = c.build.as_ref().expect("[build]");
+    assert!(build.command.is_some() && build.repo_dir.is_some() && build.repo_name.is_some());
+    assert_eq!(
+        build.sign_key.as_deref(),
+        Some("0123456789ABCDEF0123456789ABCDEF01234567")
+    );
+    assert_eq!((build.keep, build.timeout), (Some(2), Some(3600)));
+    assert!(build.rebuild_on_rakudo_change && build.rakudo_version_command.is_some());
     let o = &c.overrides;
     assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
     let some = |f: fn(&DistOverride) -> bool| o.dists.values().any(f);
@@ -454,6 +491,15 @@ fn the_example_config_parses_and_sets_every_key() {
         "[review]",
         "[trust]",
         "[legacy]",
+        "[build]",
+        "command",
+        "repo-dir",
+        "repo-name",
+        "sign-key",
+        "keep",
+        "timeout",
+        "rebuild-on-rakudo-change",
+        "rakudo-version-command",
         "adopt-orphans",
         "flag-out-of-date",
         "max-actions-per-run",

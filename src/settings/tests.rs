@@ -124,3 +124,61 @@ fn sync_names_each_missing_or_invalid_setting() {
     assert!(problems[0].starts_with("--aur-user: \"a b\" is not an AUR account name"));
     assert!(problems[1].starts_with("--remote: ssh://x/y.git has no {pkgbase}"));
 }
+
+#[test]
+fn build_follows_the_build_table_and_takes_its_defaults_without_one() {
+    // No table: sync does not build, and `build` builds with makechrootpkg into STATE/repo.
+    let (draft, listing, _) = sync_with(&["--state", "/srv/state"], None);
+    assert!(draft.options.build.is_none());
+    assert_eq!(origin_of(&listing, "build"), Origin::Default);
+    let cli = Cli::try_parse_from([
+        "raku-aur",
+        "build",
+        "--state",
+        "/srv/state",
+        "--aur-user",
+        "bot",
+        "--maintainer",
+        "Bot <bot@example.org>",
+    ])
+    .unwrap();
+    let Command::Build(args) = cli.command else {
+        panic!("not build")
+    };
+    let settings = super::build(args, None).unwrap();
+    let build = settings.build;
+    assert_eq!(build.repo_dir, Path::new("/srv/state/repo"));
+    assert_eq!(
+        build.command,
+        [
+            "makechrootpkg",
+            "-c",
+            "-u",
+            "-r",
+            "/var/lib/raku-aur/chroot",
+            "-D",
+            "/srv/state/repo"
+        ]
+    );
+    assert_eq!((build.repo_name.as_str(), build.keep), ("raku-aur", 2));
+    assert_eq!(build.timeout.as_secs(), 3600);
+    assert!(build.sign_key.is_none() && build.rakudo_rebuild.is_none());
+
+    // A table: sync builds, with the file's values.
+    let c = parsed(&format!(
+        "{FULL}\n[build]\ncommand = [\"my-builder\"]\nkeep = 3\nrebuild-on-rakudo-change = true\n"
+    ));
+    let (draft, listing, problems) = sync_with(&[], Some(&c));
+    assert!(problems.is_empty(), "{problems:?}");
+    let build = draft.options.build.expect("sync follows [build]");
+    assert_eq!(
+        (build.command, build.keep),
+        (vec!["my-builder".to_string()], 3)
+    );
+    assert_eq!(origin_of(&listing, "build.keep"), Origin::Config);
+    assert_eq!(origin_of(&listing, "build.repo-dir"), Origin::Default);
+    assert_eq!(
+        build.rakudo_rebuild.as_deref(),
+        Some(&["pacman", "-Sddp", "--print-format", "%v", "rakudo"].map(str::to_string)[..])
+    );
+}
