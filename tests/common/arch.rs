@@ -179,11 +179,21 @@ pub fn write_stubs(
     stubs: &[(&str, &str)],
     build_ids: Option<(u32, u32)>,
 ) -> PathBuf {
+    write_stubs_at(packages, stubs, "1", build_ids)
+}
+
+/// [`write_stubs`] at version `pkgver` (pkgrel 1): a rakudo upgrade is a new stub version.
+pub fn write_stubs_at(
+    packages: &Path,
+    stubs: &[(&str, &str)],
+    pkgver: &str,
+    build_ids: Option<(u32, u32)>,
+) -> PathBuf {
     let dir = packages.join("stand-ins");
     fs::create_dir(&dir).unwrap();
     let names: Vec<&str> = stubs.iter().map(|(name, _)| *name).collect();
     let mut pkgbuild = format!(
-        "pkgbase=stand-ins\npkgname=({})\npkgver=1\npkgrel=1\n\
+        "pkgbase=stand-ins\npkgname=({})\npkgver={pkgver}\npkgrel=1\n\
          pkgdesc='Stand-in for a package of Arch'\narch=('any')\n",
         names.join(" ")
     );
