@@ -4,6 +4,7 @@
 mod aur_front;
 mod aur_helper;
 mod aur_server;
+mod build_farm;
 mod build_farm_world;
 mod build_repo;
 mod faults;
