@@ -26,6 +26,7 @@ name=$(field pkgname); epoch=$(field epoch)
 full="${epoch:+$epoch:}$(field pkgver)-$(field pkgrel)"
 echo "building $name $full for $RAKU_AUR_REPO_NAME from $RAKU_AUR_REPO"
 echo "$name $full" >> "$BUILT_LOG"
+echo $$ > "$BUILT_LOG.pid"
 case " ${FAKE_FAIL:-} " in *" $name "*) echo "==> ERROR: A failure occurred in check()."; exit 4;; esac
 case " ${FAKE_HANG:-} " in *" $name "*) sleep 600;; esac
 work=$(mktemp -d)
@@ -341,6 +342,68 @@ fn a_hanging_build_is_stopped_at_the_timeout_and_the_others_go_on() {
     );
     let log = fs::read_to_string(farm.path("state/logs/raku-hangs/1.0-1.log")).unwrap();
     assert!(log.starts_with("building raku-hangs 1.0-1"), "{log}");
+}
+
+/// A run killed (SIGKILL) in the middle of a build leaves nothing half-added: the next run
+/// takes the lock, clears the leftovers, builds the package again and adds it.
+#[test]
+fn a_run_killed_mid_build_is_finished_by_the_next_one() {
+    let farm = Farm::new(&[dist("Early", "1.0", &[]), dist("Killed", "1.0", &[])]);
+    let config = farm.config("");
+    let bin = env!("CARGO_BIN_EXE_raku-aur");
+    let first = farm.build(&config, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    farm.set_index(&[dist("Early", "1.1", &[]), dist("Killed", "1.0", &[])]);
+    let db = fs::read(farm.path("repo/raku-aur.db.tar.gz")).unwrap();
+    let mut run = Command::new(bin);
+    run.env("XDG_CONFIG_HOME", farm.path("no-config"))
+        .env("BUILT_LOG", farm.path("built.log"))
+        .env("FAKE_HANG", "raku-early")
+        .arg("--config")
+        .arg(&config)
+        .arg("build")
+        .arg("--index")
+        .arg(farm.path("index.json"))
+        .arg("--state")
+        .arg(farm.path("state"))
+        .arg("--cache")
+        .arg(farm.path("cache"))
+        .arg("--aur-metadata")
+        .arg(farm.path("aur.json"))
+        .args([
+            "--aur-user",
+            "raku-bot",
+            "--maintainer",
+            "Farm <farm@example.org>",
+        ])
+        .arg("--mirror")
+        .arg(format!("{REA_ARCHIVE_PREFIX}={}", farm.http.base_url()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = run.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !farm.built().iter().any(|l| l == "raku-early 1.1-1") {
+        assert!(Instant::now() < deadline, "the build never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The builder is its own process group's leader; it outlived the bot.
+    let builder = fs::read_to_string(farm.path("built.log.pid")).unwrap();
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", builder.trim())])
+        .status();
+    assert_eq!(fs::read(farm.path("repo/raku-aur.db.tar.gz")).unwrap(), db);
+
+    let next = farm.build(&config, &[]);
+    assert_eq!(next.status.code(), Some(0), "{}", text(&next));
+    assert_eq!(farm.database(), ["raku-early-1.1-1", "raku-killed-1.0-1"]);
+    assert!(!farm.path("repo/.staging").exists());
+    let leftovers: Vec<_> = fs::read_dir(farm.path("state/build"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(outcomes(&farm.record())["raku-early"], "built");
 }
 
 /// A signing key that is missing, or expired, stops the run with exit 2, naming the key,
