@@ -62,6 +62,10 @@ pub struct Config {
     /// `[trust]`: AUR packages and maintainers that may stand in for a distribution, beyond
     /// the shipped list.
     pub stand_ins: StandIns,
+    /// `[site] dir`: sync writes the status site there after each run.
+    pub site_dir: Option<PathBuf>,
+    /// `[site] repo-url`: where the binary repository is served.
+    pub site_repo_url: Option<String>,
     /// `key = value` lines for what only the file sets (`[dist]`, `[system]`, `[review]`,
     /// `publish.exclude`), for `check-config`.
     pub shown: Vec<(String, String)>,

@@ -43,6 +43,17 @@ pub(super) struct File {
     trust: Trust,
     #[serde(default)]
     legacy: Legacy,
+    #[serde(default)]
+    site: Site,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Site {
+    /// Where sync writes the status site after each run.
+    dir: Option<FilePath>,
+    /// The public URL of the binary repository, for the site's `pacman.conf` lines.
+    repo_url: Option<UrlPrefix>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -246,6 +257,14 @@ impl File {
             let list: Vec<&String> = stand_ins.maintainers.iter().collect();
             shown.push(("trust.maintainers".to_string(), toml_list(&list)));
         }
+        let site_dir = self.site.dir.map(file_path);
+        if let Some(dir) = &site_dir {
+            shown.push(("site.dir".to_string(), toml_str(&dir.display().to_string())));
+        }
+        let site_repo_url = self.site.repo_url.map(|u| u.0);
+        if let Some(url) = &site_repo_url {
+            shown.push(("site.repo-url".to_string(), toml_str(url)));
+        }
         let overrides = Overrides {
             origin: path.display().to_string(),
             exclude,
@@ -277,6 +296,8 @@ impl File {
             overrides,
             review: self.review,
             stand_ins,
+            site_dir,
+            site_repo_url,
             shown,
             path,
         })

@@ -417,6 +417,11 @@ fn the_example_config_parses_and_sets_every_key() {
     assert_eq!(c.max_new_per_run, Some(25));
     assert!(c.legacy.adopt_orphans && c.legacy.flag_out_of_date);
     assert_eq!(c.legacy.max_actions_per_run, 5);
+    assert_eq!(c.site_dir, Some(PathBuf::from("/var/www/raku-aur")));
+    assert_eq!(
+        c.site_repo_url.as_deref(),
+        Some("https://example.org/raku-aur/$arch")
+    );
     let o = &c.overrides;
     assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
     let some = |f: fn(&DistOverride) -> bool| o.dists.values().any(f);
@@ -459,6 +464,9 @@ fn the_example_config_parses_and_sets_every_key() {
         "max-actions-per-run",
         "changes",
         "archive",
+        "[site]",
+        "dir",
+        "repo-url",
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(key)),

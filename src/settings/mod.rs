@@ -21,7 +21,7 @@ pub use defaults::{
     default_cache_dir,
 };
 pub use origin::{Origin, Setting};
-pub use resolve::{SyncDraft, SyncResolution, legacy, render, source, state_dir, sync};
+pub use resolve::{SyncDraft, SyncResolution, legacy, render, site, source, state_dir, sync};
 
 /// Where the ecosystem comes from and how packages are made: what `render` and `sync` share.
 #[derive(Debug, Clone)]
@@ -82,6 +82,24 @@ pub struct SyncOptions {
     pub max_new_per_run: usize,
     /// What `[legacy]` allows over the AUR's ssh interface.
     pub legacy: LegacyAutomation,
+    /// `[site] dir`: where the status site is written after each run; `None`: it is not.
+    pub site_dir: Option<PathBuf>,
+}
+
+/// `site`'s settings: what it reads, as `sync` does, and where it writes.
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub source: SourceSettings,
+    /// sync's state directory: `published.json`, the review queue, `report.json`, builds.
+    pub state: PathBuf,
+    /// The AUR's metadata, a path or a URL.
+    pub aur_metadata: String,
+    /// The bot's AUR account, when known: packages it (co-)maintains are ours.
+    pub aur_user: Option<String>,
+    pub stand_ins: StandIns,
+    pub out: PathBuf,
+    /// `[site] repo-url`: where the binary repository is served, if there is one.
+    pub repo_url: Option<String>,
 }
 
 /// `legacy`'s settings.
