@@ -9,5 +9,6 @@ pub mod git_http;
 pub mod http;
 pub mod makepkg;
 pub mod sshd;
+pub mod status_site;
 pub mod sync_cmd;
 pub mod world;
