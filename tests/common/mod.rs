@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod aur_front;
 pub mod aur_rpc;
+pub mod browser;
 pub mod fixtures;
 pub mod git;
 pub mod git_http;
