@@ -11,7 +11,7 @@
 //! Environment: `BENCH_RUNS` (timed runs per figure, median reported; default 5),
 //! `BENCH_SYNC_PACKAGES` (default 2000), `BENCH_MAKEPKG_SAMPLE` (default 20), `BENCH_SKIP`
 //! (comma-separated parts to leave out while profiling: `index`, which holds `process` and
-//! `makepkg`, then `sync`, `aur`), `BENCH_ONLY` (the parts to run, the same names: e.g.
+//! `makepkg`, then `site`, `sync`, `aur`), `BENCH_ONLY` (the parts to run, the same names: e.g.
 //! `BENCH_ONLY=aur` for the AUR metadata rows and the first sync they need), `BENCH_WORK` (a
 //! directory to generate into and keep, instead of a temporary one).
 
@@ -97,6 +97,10 @@ fn main() {
         let facts = facts_for_plan(&releases);
         (releases, facts)
     };
+    if wanted("site") {
+        println!();
+        site_rows(&synthetic_releases, &synthetic_facts, work, runs);
+    }
     if wanted("sync") || wanted("aur") {
         println!();
         sync_rows(
@@ -296,6 +300,71 @@ fn parse_all(indexes: &[(String, Vec<u8>)]) -> Vec<Release> {
         releases.extend(parsed.releases);
     }
     releases
+}
+
+/// The status site of the synthetic index (no state: every package not yet published), into
+/// a fresh directory and again over it unchanged; and the size of the index page for 2,000
+/// packages.
+fn site_rows(
+    releases: &[Release],
+    facts: &BTreeMap<String, Result<TarballFacts, String>>,
+    work: &Path,
+    runs: usize,
+) {
+    let mut plan = plan_all(releases);
+    let rendered =
+        pipeline::render_planned(&mut plan, facts, MAINTAINER, &BTreeMap::new()).expect("renders");
+    let state = work.join("site-state");
+    std::fs::create_dir_all(&state).unwrap();
+    let mut fresh = 0;
+    let (t, ()) = median(runs, || {
+        fresh += 1;
+        let out = work.join(format!("site-{fresh}"));
+        raku_aur::site::generate(&state, &out, &rendered, &plan, None).expect("site");
+    });
+    let out = work.join(format!("site-{fresh}"));
+    let files = std::fs::read_dir(out.join("packages")).unwrap().count();
+    row(
+        &format!(
+            "site of the synthetic index ({} packages, {files} pages), fresh dir",
+            rendered.len()
+        ),
+        t,
+        None,
+    );
+    let (t, ()) = median(runs, || {
+        raku_aur::site::generate(&state, &out, &rendered, &plan, None).expect("site");
+    });
+    row("site again over the same dir (nothing changed)", t, None);
+    for i in 1..=fresh {
+        std::fs::remove_dir_all(work.join(format!("site-{i}"))).unwrap();
+    }
+
+    let some: Vec<Rendered> = rendered.into_iter().take(2000).collect();
+    let names: BTreeSet<&str> = some.iter().map(|r| r.model.pkgname.as_ref()).collect();
+    // The rows of these packages only: the plan's held and covered ones are left out.
+    let mut small = Plan::default();
+    small.packages = plan
+        .packages
+        .into_iter()
+        .filter(|p| names.contains(p.pkgname.as_ref()))
+        .collect();
+    let none = BTreeMap::new();
+    let (queue, builds, last_run) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let site = raku_aur::site::model::assemble(&raku_aur::site::model::Inputs {
+        plan: &small,
+        rendered: &some,
+        published: &none,
+        queue: &queue,
+        builds: &builds,
+        last_run: &last_run,
+    });
+    let files = raku_aur::site::write::files(&site, None, |_, _| Vec::new()).expect("site");
+    println!(
+        "{:<66} {:>10}",
+        format!("site index.html for {} packages", site.rows.len()),
+        format!("{:.0} KB", files["index.html"].len() as f64 / 1e3)
+    );
 }
 
 /// `plan` then `render_planned`: selection, resolution, models, PKGBUILD, `.SRCINFO` and its

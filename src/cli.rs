@@ -105,6 +105,15 @@ pub enum Command {
     /// Exit status: 0 done; 2 nothing could be done (bad arguments or config, an unusable
     /// index or AUR metadata).
     Legacy(LegacyArgs),
+    /// Write the status site: a static site with every distribution of the index, its AUR
+    /// package, published version against upstream's newest, where it stands and why (held,
+    /// waiting for review or a dependency, build failed), a page per package with its
+    /// PKGBUILD, dependencies, pending diff and pushes, install instructions, and
+    /// packages.json. Made from what the state directory records; nothing is published.
+    ///
+    /// Exit status: 0 done; 2 nothing could be done (bad arguments or config, an unusable
+    /// index, AUR metadata or state directory, a file that cannot be written).
+    Site(SiteArgs),
 }
 
 /// The index, selection and download options that `render` and `sync` share.
@@ -207,6 +216,25 @@ pub struct LegacyArgs {
     /// One JSON document on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `site`'s options: what it reads, as `sync` does, and where it writes.
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// sync's state directory. Default: `state-dir` from the config file.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// The AUR's package metadata (packages-meta-ext-v1.json[.gz]), as a path or URL.
+    #[arg(long, value_name = "PATH|URL")]
+    pub aur_metadata: Option<String>,
+    /// The bot's AUR account: packages it maintains are ours.
+    #[arg(long, value_name = "NAME")]
+    pub aur_user: Option<String>,
+    /// The directory to write the site into (its pages, logs and data files are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `review`'s options.

@@ -39,6 +39,27 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// Like [`write_if_changed`], without the fsync: for files that are rebuilt from the state at
+/// every run (the status site), where thousands of fsyncs would cost seconds and a file lost
+/// to a power cut is rewritten by the next run. A reader still never sees half a file.
+pub fn write_unsynced_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::read(path).is_ok_and(|existing| existing == bytes) {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Removes the temporary files of [`write_atomically`] in `dir` (not below it), which only a
 /// process killed mid-write leaves behind. Call it only where no other process can be writing
 /// into `dir`, such as sync's state directory under its lock.

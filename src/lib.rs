@@ -32,6 +32,7 @@ mod read_ahead;
 pub mod render;
 pub mod review;
 pub mod settings;
+pub mod site;
 mod stand_ins;
 pub mod sync;
 pub mod tarball;

@@ -6,6 +6,7 @@ mod check_config;
 mod legacy;
 mod render;
 mod review;
+mod site;
 mod sync;
 
 use std::process::ExitCode;
@@ -108,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Review(args) => review::show(args, config),
         Command::Approve(args) => review::approve(args, config),
         Command::Reject(args) => review::reject(args, config),
+        Command::Site(args) => runtime.block_on(site::run(args, config)),
     };
     match ending {
         Ok(ending) => ending.into(),

@@ -67,6 +67,10 @@ pub struct Config {
     pub stand_ins: StandIns,
     /// `[build]`; `None`: sync pushes without building first.
     pub build: Option<BuildConfig>,
+    /// `[site] dir`: sync writes the status site there after each run.
+    pub site_dir: Option<PathBuf>,
+    /// `[site] repo-url`: where the binary repository is served.
+    pub site_repo_url: Option<String>,
     /// `key = value` lines for what only the file sets (`[dist]`, `[system]`, `[review]`,
     /// `publish.exclude`), for `check-config`.
     pub shown: Vec<(String, String)>,

@@ -44,6 +44,8 @@ pub(super) struct File {
     #[serde(default)]
     legacy: Legacy,
     build: Option<Build>,
+    #[serde(default)]
+    site: Site,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +60,15 @@ struct Build {
     #[serde(default)]
     rebuild_on_rakudo_change: bool,
     rakudo_version_command: Option<Argv>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Site {
+    /// Where sync writes the status site after each run.
+    dir: Option<FilePath>,
+    /// The public URL of the binary repository, for the site's `pacman.conf` lines.
+    repo_url: Option<UrlPrefix>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,6 +282,14 @@ impl File {
             rebuild_on_rakudo_change: b.rebuild_on_rakudo_change,
             rakudo_version_command: b.rakudo_version_command.map(|a| a.0),
         });
+        let site_dir = self.site.dir.map(file_path);
+        if let Some(dir) = &site_dir {
+            shown.push(("site.dir".to_string(), toml_str(&dir.display().to_string())));
+        }
+        let site_repo_url = self.site.repo_url.map(|u| u.0);
+        if let Some(url) = &site_repo_url {
+            shown.push(("site.repo-url".to_string(), toml_str(url)));
+        }
         let overrides = Overrides {
             origin: path.display().to_string(),
             exclude,
@@ -303,6 +322,8 @@ impl File {
             review: self.review,
             stand_ins,
             build,
+            site_dir,
+            site_repo_url,
             shown,
             path,
         })

@@ -454,6 +454,11 @@ fn the_example_config_parses_and_sets_every_key() {
     );
     assert_eq!((build.keep, build.timeout), (Some(2), Some(3600)));
     assert!(build.rebuild_on_rakudo_change && build.rakudo_version_command.is_some());
+    assert_eq!(c.site_dir, Some(PathBuf::from("/var/www/raku-aur")));
+    assert_eq!(
+        c.site_repo_url.as_deref(),
+        Some("https://example.org/raku-aur/$arch")
+    );
     let o = &c.overrides;
     assert!(!o.exclude.is_empty() && !o.system.native.is_empty() && !o.system.bin.is_empty());
     let some = |f: fn(&DistOverride) -> bool| o.dists.values().any(f);
@@ -505,6 +510,9 @@ fn the_example_config_parses_and_sets_every_key() {
         "max-actions-per-run",
         "changes",
         "archive",
+        "[site]",
+        "dir",
+        "repo-url",
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(key)),

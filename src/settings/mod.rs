@@ -21,7 +21,9 @@ pub use defaults::{
     default_cache_dir,
 };
 pub use origin::{Origin, Setting};
-pub use resolve::{SyncDraft, SyncResolution, build, legacy, render, source, state_dir, sync};
+pub use resolve::{
+    SyncDraft, SyncResolution, build, legacy, render, site, source, state_dir, sync,
+};
 
 /// Where the ecosystem comes from and how packages are made: what `render` and `sync` share.
 #[derive(Debug, Clone)]
@@ -83,6 +85,37 @@ pub struct SyncOptions {
     pub max_new_per_run: usize,
     /// What `[legacy]` allows over the AUR's ssh interface.
     pub legacy: LegacyAutomation,
+    /// `[site] dir`: where the status site is written after each run; `None`: it is not.
+    pub site_dir: Option<PathBuf>,
+    /// The binary repository the site tells users about, if it is served.
+    pub site_repo: Option<PublicRepo>,
+}
+
+/// `site`'s settings: what it reads, as `sync` does, and where it writes.
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub source: SourceSettings,
+    /// sync's state directory: `published.json`, the review queue, `report.json`, builds.
+    pub state: PathBuf,
+    /// The AUR's metadata, a path or a URL.
+    pub aur_metadata: String,
+    /// The bot's AUR account, when known: packages it (co-)maintains are ours.
+    pub aur_user: Option<String>,
+    pub stand_ins: StandIns,
+    pub out: PathBuf,
+    /// The binary repository the site tells users about, if it is served.
+    pub repo: Option<PublicRepo>,
+}
+
+/// Our binary repository as users add it: `[site] repo-url`, with `[build]`'s repository
+/// name and signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicRepo {
+    pub name: String,
+    /// Where it is served.
+    pub url: String,
+    /// The signing key's full fingerprint; `None`: unsigned.
+    pub sign_key: Option<String>,
 }
 
 /// How packages are built in a clean root, and the pacman repository they are kept in.

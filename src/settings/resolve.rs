@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::defaults::*;
 use super::{
-    BuildRunSettings, BuildSettings, LegacySettings, Origin, RenderSettings, Setting,
-    SettingsError, SourceSettings, SyncOptions, SyncSettings,
+    BuildRunSettings, BuildSettings, LegacySettings, Origin, PublicRepo, RenderSettings, Setting,
+    SettingsError, SiteSettings, SourceSettings, SyncOptions, SyncSettings,
 };
-use crate::cli::{BuildArgs, LegacyArgs, RenderArgs, SourceArgs, SyncArgs};
+use crate::cli::{BuildArgs, LegacyArgs, RenderArgs, SiteArgs, SourceArgs, SyncArgs};
 use crate::config::{
     Config, HttpTimeout, check_aur_user, check_maintainer, check_remote, default_path,
     is_placeholder, toml_list, toml_str,
@@ -241,6 +241,39 @@ pub fn legacy(args: LegacyArgs, config: Option<&Config>) -> Result<LegacySetting
     })
 }
 
+/// `site`'s settings: the state directory as `review` finds it, the rest as `legacy` does.
+///
+/// # Errors
+/// When a flag's value is invalid, or no state directory is given.
+pub fn site(args: SiteArgs, config: Option<&Config>) -> Result<SiteSettings, SettingsError> {
+    let mut r = Resolver::new(config);
+    let source = resolve_source(args.source, &mut r);
+    let aur_metadata = pick_aur_metadata(&mut r, args.aur_metadata);
+    let (aur_user, _) = pick_aur_user(&mut r, args.aur_user);
+    let state = match state_dir(args.state, config) {
+        Ok(state) => Some(state),
+        Err(SettingsError::Unusable { problems }) => {
+            r.problems.extend(problems);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    match state {
+        Some(state) if r.problems.is_empty() => Ok(SiteSettings {
+            source,
+            state,
+            aur_metadata,
+            aur_user,
+            stand_ins: config.map_or_else(Default::default, |c| c.stand_ins.clone()),
+            out: args.out,
+            repo: public_repo(config),
+        }),
+        _ => Err(SettingsError::Unusable {
+            problems: r.problems,
+        }),
+    }
+}
+
 /// What `sync`'s flags and the config file come to: every setting with its origin, the
 /// problems, and the settings themselves when there is none.
 pub struct SyncResolution {
@@ -412,9 +445,24 @@ pub fn sync(args: SyncArgs, config: Option<&Config>) -> SyncResolution {
                 legacy: r
                     .config
                     .map_or_else(LegacyAutomation::default, |c| c.legacy),
+                site_dir: r.config.and_then(|c| c.site_dir.clone()),
+                site_repo: public_repo(r.config),
             },
         },
     }
+}
+
+/// The repository users add, when `[site] repo-url` says where it is served.
+fn public_repo(config: Option<&Config>) -> Option<PublicRepo> {
+    let config = config?;
+    let build = config.build.clone().unwrap_or_default();
+    Some(PublicRepo {
+        name: build
+            .repo_name
+            .unwrap_or_else(|| DEFAULT_REPO_NAME.to_string()),
+        url: config.site_repo_url.clone()?,
+        sign_key: build.sign_key,
+    })
 }
 
 /// `[build]`, each key from the file or its default; the repository defaults to

@@ -39,6 +39,7 @@ use crate::review::queue;
 use crate::settings::SyncSettings;
 use legacy_actions::LegacyAction;
 use record::PublishedRecord;
+pub use record::{Published, Push, read as read_published};
 use run::Run;
 use stand_in_record::StandInRecord;
 pub use status::PackageStatus;
@@ -150,8 +151,15 @@ fn pace_new_packages(
     pace::pace(&needs, &new, max_new)
 }
 
+/// What a run ended with, and what it published from: the status site is made from it.
+pub struct Synced {
+    pub outcome: RunOutcome,
+    pub rendered: Vec<Rendered>,
+    pub plan: crate::plan::Plan,
+}
+
 /// `raku-aur sync`.
-pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
+pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
     std::fs::create_dir_all(&settings.state).with_context(|| {
         format!(
             "cannot create the state directory {}",
@@ -286,18 +294,23 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<RunOutcome> {
         SyncReport {
             dry_run: settings.options.dry_run,
             packages: outcomes,
-            held: plan.held,
-            covered: plan.covered,
+            held: plan.held.clone(),
+            covered: plan.covered.clone(),
             pace,
             replaced,
             gone_from_index,
             legacy_actions,
         },
     )?;
-    Ok(if run.nothing_failed() && !repository_failed {
+    let outcome = if run.nothing_failed() && !repository_failed {
         RunOutcome::Clean
     } else {
         RunOutcome::SomeFailed
+    };
+    Ok(Synced {
+        outcome,
+        rendered,
+        plan,
     })
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::job::{ForReview, Gate, Job, PublishError, Step, publish_one};
 use super::pace::Paced;
-use super::record::PublishedRecord;
+use super::record::{Confirmed, PublishedRecord};
 use super::{PackageOutcome, PackageStatus, keywords};
 use crate::build::Farm;
 use crate::pipeline::Rendered;
@@ -170,11 +170,11 @@ impl<'a> Run<'a> {
         }
         Ok(match result {
             Ok(Step::Pushed { commit, message }) => {
-                self.confirm(r, digest, commit)?;
+                self.confirm(r, digest, commit, Some(message.clone()))?;
                 outcome(r, PackageStatus::Pushed, message)
             }
             Ok(Step::Unchanged { commit }) => {
-                self.confirm(r, digest, commit)?;
+                self.confirm(r, digest, commit, None)?;
                 outcome(
                     r,
                     PackageStatus::Unchanged,
@@ -259,11 +259,16 @@ impl<'a> Run<'a> {
         r: &Rendered,
         input_digest: String,
         commit: String,
+        pushed: Option<String>,
     ) -> anyhow::Result<()> {
         let pkgbase = r.model.pkgname.as_ref();
-        let scripts = r.model.build.bin_scripts.clone();
-        self.published
-            .confirm(pkgbase, input_digest, commit, scripts)?;
+        let input = Confirmed {
+            input_digest,
+            commit,
+            scripts: r.model.build.bin_scripts.clone(),
+            pkgver: r.model.pkgver.to_string(),
+        };
+        self.published.confirm(pkgbase, input, pushed)?;
         forget(&self.queue, &mut self.queued, pkgbase);
         Ok(())
     }

@@ -214,14 +214,34 @@ fn handle(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     };
     write!(
         out,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nETag: {etag}\r\n\
-         Content-Length: {announced}\r\nConnection: close\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nX-Content-Type-Options: nosniff\r\n\
+         Content-Security-Policy: {STRICT_CSP}\r\nETag: {etag}\r\n\
+         Content-Length: {announced}\r\nConnection: close\r\n\r\n",
+        content_type(&relative)
     )?;
     if !head_only {
         out.write_all(&body[..sent])?;
         *lock(&shared.body_bytes) += sent as u64;
     }
     out.flush()
+}
+
+/// What a strict web server sends with the status site: nothing inline, nothing from
+/// elsewhere. The site must work under it.
+pub const STRICT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                              img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'";
+
+/// The type a web server would give the file, by its extension; everything else (tarballs,
+/// indexes) is bytes.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("txt" | "log") => "text/plain; charset=utf-8",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Waits, answering nothing, until the client closes the connection or the server stops.

@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod aur_front;
 pub mod aur_rpc;
+pub mod browser;
 pub mod build_farm;
 pub mod fixtures;
 pub mod git;
@@ -10,5 +11,6 @@ pub mod git_http;
 pub mod http;
 pub mod makepkg;
 pub mod sshd;
+pub mod status_site;
 pub mod sync_cmd;
 pub mod world;

@@ -11,5 +11,6 @@ mod config;
 mod infra;
 mod legacy;
 mod render;
+mod site;
 mod terminal;
 mod with_tools;

@@ -1,5 +1,5 @@
 //! The suites that run outside programs: sshd, the git and ssh clients, makepkg, pacman,
-//! rakudo, bash. They panic when one is missing rather than pass without having run.
+//! rakudo, bash, chromium. They panic when one is missing rather than pass without having run.
 
 mod aur_front;
 mod aur_helper;
@@ -11,5 +11,6 @@ mod faults;
 mod install;
 mod render;
 mod review;
+mod site;
 mod srcinfo_oracle;
 mod sync;

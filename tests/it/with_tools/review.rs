@@ -104,6 +104,7 @@ impl World {
             .unwrap()
             .block_on(raku_aur::sync::run(&settings))
             .unwrap_or_else(|e| panic!("sync failed: {e:#}\n{}", self.base.aur.log()))
+            .outcome
     }
 
     fn gated_sync(&self) -> Outcome {
