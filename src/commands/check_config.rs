@@ -54,6 +54,20 @@ fn report(args: SyncArgs, explicit: Option<&Path>) -> (String, bool) {
         problems.extend(check_local_file("indexes", index));
     }
     problems.extend(check_local_file("aur-metadata", &options.aur_metadata));
+    if let Some(build) = &options.build {
+        let search = std::env::var_os("PATH").unwrap_or_default();
+        let commands = [Some(("build.command", &build.command))]
+            .into_iter()
+            .chain([build
+                .rakudo_rebuild
+                .as_ref()
+                .map(|c| ("build.rakudo-version-command", c))]);
+        for (key, argv) in commands.flatten() {
+            if let Some(program) = argv.first() {
+                problems.extend(check_program(key, program, &search));
+            }
+        }
+    }
     for (key, dir) in [
         ("state-dir", draft.state.as_deref()),
         ("cache-dir", Some(options.source.cache.as_path())),
@@ -145,9 +159,52 @@ fn check_local_file(key: &str, location: &str) -> Vec<String> {
     }
 }
 
+/// A program must be an executable file, found on `search` (a PATH) unless it has a `/`.
+fn check_program(key: &str, program: &str, search: &std::ffi::OsStr) -> Vec<String> {
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if program.contains('/') {
+        executable(Path::new(program))
+    } else {
+        std::env::split_paths(search).any(|dir| executable(&dir.join(program)))
+    };
+    if found {
+        Vec::new()
+    } else {
+        vec![format!(
+            "{key}: {program} is not an executable program here{}",
+            if program.contains('/') {
+                ""
+            } else {
+                " (not on PATH)"
+            }
+        )]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_builder_must_be_an_executable_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("builder");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        let path = dir.path().as_os_str();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(check_program("k", "builder", path).len(), 1);
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check_program("k", "builder", path).is_empty());
+        assert!(check_program("k", tool.to_str().unwrap(), "".as_ref()).is_empty());
+        let missing = check_program("build.command", "makechrootpkg", path);
+        assert_eq!(
+            missing,
+            ["build.command: makechrootpkg is not an executable program here (not on PATH)"]
+        );
+    }
 
     fn key_file(dir: &Path, text: &str, mode: u32) -> std::path::PathBuf {
         let path = dir.join("key");

@@ -351,6 +351,25 @@ fn sync_pushes_only_what_built_in_a_clean_root() {
     );
     assert!(!published(&world, "raku-fixture-checked"));
     assert_eq!(database(&path("repo/raku-aur.db")), in_repo);
+
+    // A repository that lost everything (or a farm set up after the packages went up): the
+    // published files are built into it again, and nothing is pushed for that.
+    let head = |pkgbase: &str| {
+        let out = Command::new("git")
+            .args(["-c", "safe.directory=*", "--git-dir"])
+            .arg(world.aur.bare_repo(pkgbase))
+            .args(["rev-parse", "refs/heads/master"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let pushed = head("raku-fixture-base");
+    fs::remove_dir_all(path("repo")).unwrap();
+    fs::remove_file(world.path("state/build.json")).unwrap();
+    let refilled = sync();
+    assert_eq!(refilled.status.code(), Some(1), "{}", text(&refilled));
+    assert_eq!(database(&path("repo/raku-aur.db")), in_repo);
+    assert_eq!(head("raku-fixture-base"), pushed, "something was pushed");
 }
 
 /// Whether the server's repository for `pkgbase` has a `master` branch.
