@@ -320,7 +320,8 @@ fn site_rows(
     let (t, ()) = median(runs, || {
         fresh += 1;
         let out = work.join(format!("site-{fresh}"));
-        raku_aur::site::generate(&state, &out, &rendered, &plan, None).expect("site");
+        raku_aur::site::generate(&state, &out, &rendered, &plan, &BTreeMap::new(), None)
+            .expect("site");
     });
     let out = work.join(format!("site-{fresh}"));
     let files = std::fs::read_dir(out.join("packages")).unwrap().count();
@@ -333,7 +334,8 @@ fn site_rows(
         None,
     );
     let (t, ()) = median(runs, || {
-        raku_aur::site::generate(&state, &out, &rendered, &plan, None).expect("site");
+        raku_aur::site::generate(&state, &out, &rendered, &plan, &BTreeMap::new(), None)
+            .expect("site");
     });
     row("site again over the same dir (nothing changed)", t, None);
     for i in 1..=fresh {
@@ -358,6 +360,7 @@ fn site_rows(
         queue: &queue,
         builds: &builds,
         last_run: &last_run,
+        stand_ins: &BTreeMap::new(),
     });
     let files = raku_aur::site::write::files(&site, None, |_, _| Vec::new()).expect("site");
     println!(

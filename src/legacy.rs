@@ -40,7 +40,7 @@ impl Default for LegacyAutomation {
 
 /// What the AUR's metadata says of a covering package.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct AurFacts {
+pub struct AurFacts {
     pub(crate) name: String,
     /// `[epoch:]pkgver-pkgrel`, as the AUR states it.
     pub(crate) version: String,
@@ -133,6 +133,18 @@ pub(crate) fn coverages(plan: &Plan, facts: impl Fn(&str) -> Option<AurFacts>) -
                 held,
             })
         })
+        .collect()
+}
+
+/// What the AUR says of each package that covers a distribution of `plan`, by distribution
+/// (what the status site shows of it).
+pub(crate) fn stand_in_facts(
+    plan: &Plan,
+    facts: impl Fn(&str) -> Option<AurFacts>,
+) -> std::collections::BTreeMap<String, AurFacts> {
+    coverages(plan, facts)
+        .into_iter()
+        .map(|c| (c.dist, c.package))
         .collect()
 }
 

@@ -27,12 +27,14 @@ pub async fn run(args: SiteArgs, config: Option<&Path>) -> anyhow::Result<Ending
         stand_ins_seen: Default::default(),
     };
     let (rendered, plan, _) = pipeline::render_all(&settings.source, Some(&aur)).await?;
+    let stand_ins = crate::legacy::stand_in_facts(&plan, |name| aur.meta.facts(name));
     let repo = settings.repo.as_ref().map(RepoInfo::from);
     crate::site::generate(
         &settings.state,
         &settings.out,
         &rendered,
         &plan,
+        &stand_ins,
         repo.as_ref(),
     )?;
     Ok(Ending::Done)

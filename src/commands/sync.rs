@@ -24,6 +24,7 @@ pub async fn run(args: SyncArgs, config: Option<&Path>) -> anyhow::Result<Ending
             dir,
             &synced.rendered,
             &synced.plan,
+            &synced.stand_ins,
             repo.as_ref(),
         );
         if let Err(e) = made {

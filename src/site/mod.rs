@@ -13,6 +13,9 @@ pub mod write;
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
+use crate::legacy::AurFacts;
 use crate::pipeline::Rendered;
 use crate::plan::Plan;
 use install::RepoInfo;
@@ -26,6 +29,7 @@ pub fn generate(
     out: &Path,
     rendered: &[Rendered],
     plan: &Plan,
+    stand_ins: &BTreeMap<String, AurFacts>,
     repo: Option<&RepoInfo>,
 ) -> anyhow::Result<()> {
     let records = state::read(state)?;
@@ -36,6 +40,7 @@ pub fn generate(
         queue: &records.queue,
         builds: &records.builds,
         last_run: &records.last_run,
+        stand_ins,
     });
     let files = write::files(&site, repo, |pkgbase, version| {
         state::build_log(state, pkgbase, version)

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::legacy::AurFacts;
 use crate::pipeline::Rendered;
 use crate::plan::Plan;
 use crate::review::queue::{Entry, Verdict};
@@ -118,6 +119,9 @@ pub struct Inputs<'a> {
     pub builds: &'a BTreeMap<String, Build>,
     /// The last run's `report.json` packages, by pkgbase.
     pub last_run: &'a BTreeMap<String, LastRun>,
+    /// What the AUR says of the packages that cover distributions (the legacy report's
+    /// data), by distribution name.
+    pub stand_ins: &'a BTreeMap<String, AurFacts>,
 }
 
 /// A dependency as the PKGBUILD states it, and our package's name when it has a page.
@@ -325,13 +329,16 @@ pub fn assemble(inputs: &Inputs) -> Site {
         ));
     }
     for covered in &inputs.plan.covered {
-        let reason = format!("the AUR package {} ships it", covered.by);
-        rows.push(other_row(
+        let facts = inputs.stand_ins.get(&covered.name);
+        let mut row = other_row(
             &covered.dist,
             State::Covered,
-            reason,
+            covered_reason(&covered.by, facts),
             Some(covered.by.clone()),
-        ));
+        );
+        row.published = facts.map(|f| f.version.clone());
+        row.upstream = covered.newest.as_ref().map(ToString::to_string);
+        rows.push(row);
     }
 
     // Rows by distribution, pages by pkgbase, each page pointing at its row.
@@ -411,6 +418,24 @@ fn own_state(r: &Rendered, inputs: &Inputs) -> (State, String) {
             "not published yet: the next sync takes it".to_string(),
         ),
     }
+}
+
+/// Who ships a covered distribution, and how it is kept: maintained or orphaned, flagged out
+/// of date since when.
+fn covered_reason(by: &str, facts: Option<&AurFacts>) -> String {
+    let Some(facts) = facts else {
+        return format!("the AUR package {by} ships it");
+    };
+    let kept = match &facts.maintainer {
+        Some(m) => format!("maintained by {m}"),
+        None => "orphaned".to_string(),
+    };
+    let flagged = facts
+        .out_of_date
+        .and_then(|t| u64::try_from(t).ok())
+        .map(|t| format!("; flagged out of date on {}", date_of(t)))
+        .unwrap_or_default();
+    format!("the AUR package {by} ships it ({kept}{flagged})")
 }
 
 /// A held or covered distribution: no package page.

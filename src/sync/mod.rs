@@ -156,6 +156,8 @@ pub struct Synced {
     pub outcome: RunOutcome,
     pub rendered: Vec<Rendered>,
     pub plan: crate::plan::Plan,
+    /// What the AUR says of the packages covering distributions, for the status site.
+    pub stand_ins: std::collections::BTreeMap<String, crate::legacy::AurFacts>,
 }
 
 /// `raku-aur sync`.
@@ -254,6 +256,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
         runs_needed: paced.runs,
     };
     // ~100,000 packages' names and versions: not needed past planning and pacing.
+    let stand_ins = crate::legacy::stand_in_facts(&plan, |name| aur.meta.facts(name));
     drop(aur);
     // The repository keeps what is published while its distribution is in the index.
     let keep_in_repo: BTreeSet<String> = rendered
@@ -311,6 +314,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
         outcome,
         rendered,
         plan,
+        stand_ins,
     })
 }
 

@@ -151,6 +151,20 @@ fn each_distribution_gets_one_row_with_its_state_and_why() {
         },
     )]
     .into();
+    let stand_ins: BTreeMap<String, AurFacts> = [(
+        "Stand::In".to_string(),
+        AurFacts {
+            name: "perl6-stand-in".into(),
+            version: "8.0-2".into(),
+            maintainer: None,
+            // 2021-03-04
+            out_of_date: Some(1_614_816_000),
+            last_modified: None,
+            votes: 3,
+            popularity: 0.1,
+        },
+    )]
+    .into();
     let site = assemble(&Inputs {
         plan: &plan,
         rendered: &rendered,
@@ -158,6 +172,7 @@ fn each_distribution_gets_one_row_with_its_state_and_why() {
         queue: &queue,
         builds: &builds,
         last_run: &last_run,
+        stand_ins: &stand_ins,
     });
 
     let dists: Vec<&str> = site.rows.iter().map(|r| r.dist.as_str()).collect();
@@ -231,6 +246,15 @@ fn each_distribution_gets_one_row_with_its_state_and_why() {
         (covered.state, covered.aur.as_deref()),
         (State::Covered, Some("perl6-stand-in"))
     );
+    // What the AUR says of it, beside upstream's newest.
+    assert_eq!(
+        (covered.published.as_deref(), covered.upstream.as_deref()),
+        (Some("8.0-2"), Some("9.0"))
+    );
+    assert_eq!(
+        covered.reason,
+        "the AUR package perl6-stand-in ships it (orphaned; flagged out of date on 2021-03-04)"
+    );
     let uses = row(&site, "Uses::Stand");
     assert!(
         uses.depends
@@ -294,6 +318,7 @@ fn the_same_state_in_any_order_is_the_same_site() {
             queue: &queue,
             builds: &builds,
             last_run: &last_run,
+            stand_ins: &BTreeMap::new(),
         })
     };
     assert_eq!(site(&plan, &rendered), site(&plan2, &rendered2));
