@@ -15,6 +15,7 @@ mod aur_tip;
 pub mod build;
 mod checked_version;
 pub mod cli;
+mod clock;
 pub mod commands;
 pub mod config;
 mod fetch;

@@ -462,9 +462,7 @@ pub(crate) fn legacy_report(
     aur: &AurContext,
     ours: Option<&str>,
 ) -> Vec<crate::legacy::LegacyEntry> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = i64::try_from(crate::clock::unix_now()).unwrap_or(i64::MAX);
     let coverages = crate::legacy::coverages(plan, |name| aur.meta.facts(name));
     crate::legacy::report(coverages, ours, now)
 }

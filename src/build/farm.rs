@@ -53,12 +53,16 @@ pub struct Farm {
     keep: usize,
     /// The rakudo builds get now, when rebuilds follow it.
     rakudo: Option<String>,
+    /// Unix time when the run started: failures are dated with it.
+    now: u64,
+    /// Seconds after which a failed build of unchanged files is tried again.
+    retry_after: u64,
 }
 
 impl Farm {
     /// Checks the signing key and reads the rakudo version (either failing stops the run
     /// before anything is built), opens the repository and the record.
-    pub fn open(settings: &BuildSettings, state: &Path) -> Result<Farm, FarmError> {
+    pub fn open(settings: &BuildSettings, state: &Path, now: u64) -> Result<Farm, FarmError> {
         let signer = settings
             .sign_key
             .as_deref()
@@ -90,6 +94,8 @@ impl Farm {
             record,
             keep: settings.keep,
             rakudo,
+            now,
+            retry_after: settings.retry_failed_after.as_secs(),
         })
     }
 
@@ -130,11 +136,16 @@ impl Farm {
             && last.outcome == Outcome::Failed
             && last.files_digest == files_digest
             && last.rakudo == self.rakudo
+            && last
+                .failed_at
+                .is_some_and(|t| self.now.saturating_sub(t) < self.retry_after)
         {
             return Err(BuildFailure(format!(
                 "{pkgbase} {} did not build, and neither its files nor rakudo changed since; \
-                 its log: {}",
+                 it is tried again {} hours after it failed (build.retry-failed-after); its \
+                 log: {}",
                 last.version,
+                self.retry_after / 3600,
                 self.state.join(&last.log).display()
             )));
         }
@@ -156,6 +167,7 @@ impl Farm {
             log: log.clone(),
             files_digest: files_digest.clone(),
             rakudo: None,
+            failed_at: None,
             repo: None,
         });
         entry.version = version.clone();
@@ -165,6 +177,7 @@ impl Farm {
         let result = match outcome {
             Ok(file) => {
                 entry.outcome = Outcome::Built;
+                entry.failed_at = None;
                 let mut kept: Vec<String> = vec![file.clone()];
                 if let Some(old) = entry.repo.take() {
                     kept.extend(old.files.into_iter().filter(|f| *f != file));
@@ -185,6 +198,7 @@ impl Farm {
             }
             Err(Attempt::Failed(message)) => {
                 entry.outcome = Outcome::Failed;
+                entry.failed_at = Some(self.now);
                 Err(BuildFailure(message))
             }
             // Not the package's fault: nothing is recorded, and the next run tries again.

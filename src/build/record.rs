@@ -30,6 +30,10 @@ pub struct BuildEntry {
     /// The rakudo version builds got, when rebuilds follow it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rakudo: Option<String>,
+    /// Unix time of the run whose build failed: unchanged files are tried again some time
+    /// after, as the failure may have been the network's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo: Option<InRepo>,
 }
@@ -105,6 +109,7 @@ mod tests {
                 log: "logs/raku-foo/1.0-1.log".into(),
                 files_digest: "b".into(),
                 rakudo: None,
+                failed_at: Some(1_700_000_000),
                 repo: Some(InRepo {
                     version: "0.9-1".into(),
                     files_digest: "a".into(),

@@ -44,7 +44,7 @@ pub async fn run(settings: &BuildRunSettings, inputs: BuildInputs) -> anyhow::Re
     let _lock = crate::fsutil::lock_state_dir(state)?;
     crate::fsutil::remove_stale_temp_files(state)
         .with_context(|| format!("cannot clean up {}", state.display()))?;
-    let mut farm = Farm::open(&settings.build, state)?;
+    let mut farm = Farm::open(&settings.build, state, crate::clock::unix_now())?;
     let meta = crate::pipeline::load_aur_metadata(&settings.aur_metadata, &settings.source).await?;
     let aur = AurContext {
         meta,

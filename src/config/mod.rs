@@ -88,6 +88,8 @@ pub struct BuildConfig {
     pub keep: Option<usize>,
     /// Seconds.
     pub timeout: Option<u64>,
+    /// Hours.
+    pub retry_failed_after: Option<u64>,
     pub rebuild_on_rakudo_change: bool,
     pub rakudo_version_command: Option<Vec<String>>,
 }

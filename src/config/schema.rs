@@ -57,6 +57,7 @@ struct Build {
     sign_key: Option<SignKey>,
     keep: Option<Keep>,
     timeout: Option<BuildTimeout>,
+    retry_failed_after: Option<RetryHours>,
     #[serde(default)]
     rebuild_on_rakudo_change: bool,
     rakudo_version_command: Option<Argv>,
@@ -279,6 +280,7 @@ impl File {
             sign_key: b.sign_key.map(|k| k.0),
             keep: b.keep.map(|k| k.0),
             timeout: b.timeout.map(|t| t.0),
+            retry_failed_after: b.retry_failed_after.map(|h| h.0),
             rebuild_on_rakudo_change: b.rebuild_on_rakudo_change,
             rakudo_version_command: b.rakudo_version_command.map(|a| a.0),
         });

@@ -418,6 +418,7 @@ fn build_values_are_checked_where_they_are_read() {
     assert!(bad("sign-key = \"DEADBEEF\"").contains("full fingerprint"));
     assert!(bad("keep = 0").contains("from 1 to 100"));
     assert!(bad("timeout = 0").contains("from 1 to 86400"));
+    assert!(bad("retry-failed-after = 9000").contains("from 0 to 8760"));
     assert!(bad("rebuild-on-rakudo-changes = true").contains("unknown field"));
     let c = parse(
         "[build]\nrepo-dir = \"repo\"\nsign-key = \"0123 4567 89ab CDEF 0123  4567 89AB CDEF 0123 4567\"\n",
@@ -453,6 +454,7 @@ fn the_example_config_parses_and_sets_every_key() {
         Some("0123456789ABCDEF0123456789ABCDEF01234567")
     );
     assert_eq!((build.keep, build.timeout), (Some(2), Some(3600)));
+    assert_eq!(build.retry_failed_after, Some(24));
     assert!(build.rebuild_on_rakudo_change && build.rakudo_version_command.is_some());
     assert_eq!(c.site_dir, Some(PathBuf::from("/var/www/raku-aur")));
     assert_eq!(
@@ -503,6 +505,7 @@ fn the_example_config_parses_and_sets_every_key() {
         "sign-key",
         "keep",
         "timeout",
+        "retry-failed-after",
         "rebuild-on-rakudo-change",
         "rakudo-version-command",
         "adopt-orphans",

@@ -259,6 +259,22 @@ impl TryFrom<u64> for BuildTimeout {
     }
 }
 
+/// `[build] retry-failed-after`: hours, at most a year.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "u64")]
+pub(super) struct RetryHours(pub(super) u64);
+
+impl TryFrom<u64> for RetryHours {
+    type Error = String;
+    fn try_from(hours: u64) -> Result<Self, String> {
+        if hours <= 8760 {
+            Ok(RetryHours(hours))
+        } else {
+            Err(format!("{hours} is not a number of hours from 0 to 8760"))
+        }
+    }
+}
+
 /// `[build] keep`: package versions kept per package, at least the newest.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(try_from = "usize")]

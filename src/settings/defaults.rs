@@ -23,6 +23,9 @@ pub const DEFAULT_REPO_NAME: &str = "raku-aur";
 pub const DEFAULT_KEEP: usize = 2;
 /// A build that runs longer has hung (the largest modules build with their tests in minutes).
 pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(3600);
+/// A failed build is tried again a day later: a failure of the network or a mirror passes,
+/// and a broken package costs one build a day.
+pub const DEFAULT_RETRY_FAILED_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Where the default builder keeps its chroot (see README, "Build farm").
 pub const DEFAULT_CHROOT: &str = "/var/lib/raku-aur/chroot";
 /// What prints the rakudo version builds get: the system's sync database, which the chroot

@@ -133,6 +133,8 @@ pub struct BuildSettings {
     pub keep: usize,
     /// How long one build may run.
     pub timeout: Duration,
+    /// How long a failed build of unchanged files waits before it is tried again.
+    pub retry_failed_after: Duration,
     /// The command printing the rakudo version builds get, when every package is rebuilt
     /// into the repository after it changes; `None`: no rebuilds.
     pub rakudo_rebuild: Option<Vec<String>>,

@@ -514,6 +514,16 @@ fn resolve_build(r: &mut Resolver, state: &Path) -> BuildSettings {
         || DEFAULT_BUILD_TIMEOUT,
         |t| t.as_secs().to_string(),
     );
+    let (retry_failed_after, _) = r.pick(
+        "build.retry-failed-after",
+        None,
+        |_| {
+            file.retry_failed_after
+                .map(|h| Duration::from_secs(h * 3600))
+        },
+        || DEFAULT_RETRY_FAILED_AFTER,
+        |d| (d.as_secs() / 3600).to_string(),
+    );
     let (rakudo_rebuild, _) =
         r.pick(
             "build.rebuild-on-rakudo-change",
@@ -538,6 +548,7 @@ fn resolve_build(r: &mut Resolver, state: &Path) -> BuildSettings {
         sign_key,
         keep,
         timeout,
+        retry_failed_after,
         rakudo_rebuild,
     }
 }

@@ -178,9 +178,11 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
     // A signing key that cannot sign, or a rakudo that cannot be told, stops the run here,
     // before anything is built or pushed. A dry run builds nothing.
     let farm = match &settings.options.build {
-        Some(build) if !settings.options.dry_run => {
-            Some(Arc::new(Mutex::new(Farm::open(build, &settings.state)?)))
-        }
+        Some(build) if !settings.options.dry_run => Some(Arc::new(Mutex::new(Farm::open(
+            build,
+            &settings.state,
+            crate::clock::unix_now(),
+        )?))),
         _ => None,
     };
     let identity: Identity = settings

@@ -138,9 +138,7 @@ impl PublishedRecord {
             .map(|p| p.pushes)
             .unwrap_or_default();
         if let Some(message) = pushed {
-            let at = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let at = crate::clock::unix_now();
             pushes.push(Push {
                 pkgver: input.pkgver.clone(),
                 commit: input.commit.clone(),

@@ -255,6 +255,14 @@ fn dependencies_build_first_a_failure_holds_its_dependents_and_nothing_is_built_
     );
     assert_eq!(fs::read(farm.path("repo/raku-aur.db.tar.gz")).unwrap(), db);
 
+    // With retry-failed-after = 0, a failure of unchanged files is tried again at once (by
+    // default a day later: the network may have been what failed).
+    let config = farm.config("retry-failed-after = 0");
+    let retried = farm.build(&config, &[("FAKE_FAIL", "raku-chain-b")]);
+    assert_eq!(retried.status.code(), Some(1), "{}", text(&retried));
+    assert_eq!(farm.built()[built.len()..], ["raku-chain-b 1.0-1"]);
+    let built = farm.built();
+
     // A new release of B is built, and C with it.
     farm.set_index(&[
         dist("Chain::C", "1.0", &["Chain::B"]),
