@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use super::arch::{self, STUBS, as_root, run, text, write_script};
+use super::fixtures::REA_ARCHIVE_PREFIX;
 use super::http::TestServer;
 use super::makepkg::TEST_USER;
 
@@ -175,6 +176,58 @@ fn pacman_args(root: &Path) -> Vec<String> {
 }
 
 /// The package files (`*.pkg.tar*`, not signatures) in `dir`, sorted.
+/// A directory under /tmp that the build user can reach.
+pub fn test_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("raku-aur-farm-")
+        .tempdir_in("/tmp")
+        .expect("create the test directory");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// `raku-aur --config CONFIG build` over the layout the build suites share: `DIR/index.json`,
+/// `DIR/aur.json`, `DIR/state`, `DIR/cache`, the archives served by `http`. No config file of
+/// this machine applies.
+pub fn build_command(dir: &Path, config: &Path, http: &TestServer) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+    command
+        .env("XDG_CONFIG_HOME", dir.join("no-config"))
+        .arg("--config")
+        .arg(config)
+        .arg("build")
+        .arg("--index")
+        .arg(dir.join("index.json"))
+        .arg("--state")
+        .arg(dir.join("state"))
+        .arg("--cache")
+        .arg(dir.join("cache"))
+        .arg("--aur-metadata")
+        .arg(dir.join("aur.json"))
+        .args([
+            "--aur-user",
+            "raku-bot",
+            "--maintainer",
+            "Farm <farm@example.org>",
+        ])
+        .arg("--mirror")
+        .arg(format!("{REA_ARCHIVE_PREFIX}={}", http.base_url()));
+    command
+}
+
+/// The `name-version` entries of a repository database, sorted.
+pub fn database(db: &Path) -> Vec<String> {
+    let listing = Command::new("bsdtar").arg("-tf").arg(db).output().unwrap();
+    assert!(listing.status.success(), "{}", text(&listing));
+    let mut names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix('/'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
 pub fn package_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))

@@ -5,7 +5,6 @@
 //! the signed repository the bot keeps.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -14,19 +13,9 @@ use serde_json::{Value, json};
 
 use crate::common;
 use common::arch::text;
-use common::build_farm::{BuildFarm, SigningKey, pacman_query};
+use common::build_farm::{BuildFarm, SigningKey, build_command, database, pacman_query, test_dir};
 use common::fixtures::{REA_ARCHIVE_PREFIX, fixture_metas, index_entry, write_fixture_archive};
 use common::http::TestServer;
-
-/// A directory under /tmp that the build user can reach.
-fn test_dir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("raku-aur-farm-")
-        .tempdir_in("/tmp")
-        .expect("create the test directory");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    dir
-}
 
 /// The fixture ecosystem's index entries, with their archives written under `archive`.
 fn fixture_entries(archive: &Path, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
@@ -48,19 +37,6 @@ fn build_table(farm: &BuildFarm, repo: &Path, more: &str) -> String {
         farm.builder_argv(),
         repo.display().to_string()
     )
-}
-
-/// `name-version` entries of a repository database.
-fn database(db: &Path) -> Vec<String> {
-    let listing = Command::new("bsdtar").arg("-tf").arg(db).output().unwrap();
-    assert!(listing.status.success(), "{}", text(&listing));
-    let mut names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
-        .lines()
-        .filter_map(|l| l.strip_suffix('/'))
-        .map(str::to_string)
-        .collect();
-    names.sort();
-    names
 }
 
 fn du_kib(dir: &Path) -> String {
@@ -107,28 +83,8 @@ fn the_ecosystem_builds_in_clean_roots_and_installs_from_the_signed_repository()
     )
     .unwrap();
     let build = || -> Output {
-        Command::new(env!("CARGO_BIN_EXE_raku-aur"))
-            .env("XDG_CONFIG_HOME", path("no-config"))
+        build_command(dir.path(), &config, &http)
             .env("GNUPGHOME", &key.gnupghome)
-            .arg("--config")
-            .arg(&config)
-            .arg("build")
-            .arg("--index")
-            .arg(path("index.json"))
-            .arg("--state")
-            .arg(path("state"))
-            .arg("--cache")
-            .arg(path("cache"))
-            .arg("--aur-metadata")
-            .arg(path("aur.json"))
-            .args([
-                "--aur-user",
-                "raku-bot",
-                "--maintainer",
-                "Farm <farm@example.org>",
-            ])
-            .arg("--mirror")
-            .arg(format!("{REA_ARCHIVE_PREFIX}={}", http.base_url()))
             .output()
             .expect("raku-aur runs")
     };

@@ -5,26 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::common;
 use crate::render::{ok, render_command, srcinfo_value};
 use common::arch::{snapshot, text};
-use common::build_farm::{self, BuildFarm, RAKUDO_VERSION, SigningKey, package_files};
+use common::build_farm::{self, BuildFarm, RAKUDO_VERSION, SigningKey, package_files, test_dir};
 use common::fixtures::{fixture_metas, index_entry, write_fixture_archive};
 use common::http::TestServer;
 use serde_json::{Value, json};
-
-/// A directory under /tmp that the build user can reach.
-fn test_dir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("raku-aur-farm-")
-        .tempdir_in("/tmp")
-        .expect("create the test directory");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    dir
-}
 
 fn rakudo_version(farm: &BuildFarm) -> String {
     let argv = farm.rakudo_version_argv();

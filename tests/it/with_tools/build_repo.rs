@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common;
-use common::build_farm::SigningKey;
+use common::build_farm::{SigningKey, build_command, database};
 use common::fixtures::{REA_ARCHIVE_PREFIX, index_entry, write_archive_for};
 use common::http::TestServer;
 
@@ -99,35 +99,20 @@ impl Farm {
         path
     }
 
-    /// `raku-aur build` with the config, the builder's environment `env`.
-    fn build(&self, config: &Path, env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_raku-aur"));
+    /// `raku-aur build` with the config and the builder's environment `env`, not run.
+    fn command(&self, config: &Path, env: &[(&str, &str)]) -> Command {
+        let mut command = build_command(self.dir.path(), config, &self.http);
         command
-            .env("XDG_CONFIG_HOME", self.path("no-config"))
             .env("BUILT_LOG", self.path("built.log"))
             .env_remove("FAKE_FAIL")
             .env_remove("FAKE_HANG")
-            .envs(env.iter().copied())
-            .arg("--config")
-            .arg(config)
-            .arg("build")
-            .arg("--index")
-            .arg(self.path("index.json"))
-            .arg("--state")
-            .arg(self.path("state"))
-            .arg("--cache")
-            .arg(self.path("cache"))
-            .arg("--aur-metadata")
-            .arg(self.path("aur.json"))
-            .args([
-                "--aur-user",
-                "raku-bot",
-                "--maintainer",
-                "Farm <farm@example.org>",
-            ])
-            .arg("--mirror")
-            .arg(format!("{REA_ARCHIVE_PREFIX}={}", self.http.base_url()));
-        command.output().expect("raku-aur runs")
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// `raku-aur build` with the config and the builder's environment `env`.
+    fn build(&self, config: &Path, env: &[(&str, &str)]) -> Output {
+        self.command(config, env).output().expect("raku-aur runs")
     }
 
     /// What the builder was asked to build, in order (`name version` lines).
@@ -145,19 +130,7 @@ impl Farm {
 
     /// `name-version` entries of the repository's database.
     fn database(&self) -> Vec<String> {
-        let listing = Command::new("bsdtar")
-            .arg("-tf")
-            .arg(self.path("repo/raku-aur.db"))
-            .output()
-            .unwrap();
-        assert!(listing.status.success(), "{}", text(&listing));
-        let mut names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
-            .lines()
-            .filter_map(|l| l.strip_suffix('/'))
-            .map(str::to_string)
-            .collect();
-        names.sort();
-        names
+        database(&self.path("repo/raku-aur.db"))
     }
 
     /// Package files in the repository directory.
@@ -358,37 +331,16 @@ fn a_hanging_build_is_stopped_at_the_timeout_and_the_others_go_on() {
 fn a_run_killed_mid_build_is_finished_by_the_next_one() {
     let farm = Farm::new(&[dist("Early", "1.0", &[]), dist("Killed", "1.0", &[])]);
     let config = farm.config("");
-    let bin = env!("CARGO_BIN_EXE_raku-aur");
     let first = farm.build(&config, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     farm.set_index(&[dist("Early", "1.1", &[]), dist("Killed", "1.0", &[])]);
     let db = fs::read(farm.path("repo/raku-aur.db.tar.gz")).unwrap();
-    let mut run = Command::new(bin);
-    run.env("XDG_CONFIG_HOME", farm.path("no-config"))
-        .env("BUILT_LOG", farm.path("built.log"))
-        .env("FAKE_HANG", "raku-early")
-        .arg("--config")
-        .arg(&config)
-        .arg("build")
-        .arg("--index")
-        .arg(farm.path("index.json"))
-        .arg("--state")
-        .arg(farm.path("state"))
-        .arg("--cache")
-        .arg(farm.path("cache"))
-        .arg("--aur-metadata")
-        .arg(farm.path("aur.json"))
-        .args([
-            "--aur-user",
-            "raku-bot",
-            "--maintainer",
-            "Farm <farm@example.org>",
-        ])
-        .arg("--mirror")
-        .arg(format!("{REA_ARCHIVE_PREFIX}={}", farm.http.base_url()))
+    let mut child = farm
+        .command(&config, &[("FAKE_HANG", "raku-early")])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut child = run.spawn().unwrap();
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !farm.built().iter().any(|l| l == "raku-early 1.1-1") {
         assert!(Instant::now() < deadline, "the build never started");
@@ -529,31 +481,13 @@ fn a_full_disk_leaves_the_old_database_serving_and_the_next_run_converges() {
     let config = farm.config("");
     let repo = farm.path("repo");
     fs::create_dir(&repo).unwrap();
-    let bin = env!("CARGO_BIN_EXE_raku-aur");
-    let mut build_args: Vec<String> = Vec::new();
-    build_args.extend(
-        [
-            "--config",
-            config.to_str().unwrap(),
-            "build",
-            "--index",
-            farm.path("index.json").to_str().unwrap(),
-            "--state",
-            farm.path("state").to_str().unwrap(),
-            "--cache",
-            farm.path("cache").to_str().unwrap(),
-            "--aur-metadata",
-            farm.path("aur.json").to_str().unwrap(),
-            "--aur-user",
-            "raku-bot",
-            "--maintainer",
-            "'Farm <farm@example.org>'",
-            "--mirror",
-        ]
-        .map(str::to_string),
-    );
-    build_args.push(format!("{REA_ARCHIVE_PREFIX}={}", farm.http.base_url()));
-    let build = format!("{bin} {}", build_args.join(" "));
+    // The command as one line of shell: every argument single-quoted.
+    let command = farm.command(&config, &[]);
+    let build = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_str().unwrap().replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let second =
         serde_json::to_vec(&[dist("First", "1.0", &[]), dist("Second", "1.0", &[])]).unwrap();
     write_archive_for(
