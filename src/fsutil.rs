@@ -14,6 +14,11 @@ const TEMP_PREFIX: &str = ".raku-aur-tmp-";
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// a reader (or a crash) sees the old file or the new one, never a mix.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_through_rename(path, bytes, true)
+}
+
+/// The temporary file, synced to disk first when `sync` says so, renamed over `path`.
+fn write_through_rename(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -25,7 +30,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.write_all(bytes)?;
     // Temporary files are created 0600; what we write is meant to be read by others.
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
-    tmp.as_file().sync_all()?;
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -46,18 +53,7 @@ pub fn write_unsynced_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<(
     if std::fs::read(path).is_ok_and(|existing| existing == bytes) {
         return Ok(());
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    write_through_rename(path, bytes, false)
 }
 
 /// Removes the temporary files of [`write_atomically`] in `dir` (not below it), which only a
