@@ -264,7 +264,7 @@ impl Farm {
     }
 
     /// Takes every package not in `keep` out of the repository and the record: their
-    /// distributions are no longer published. Returns their names.
+    /// distributions left the index. Returns their names.
     pub fn remove_all_but(&mut self, keep: &BTreeSet<String>) -> Result<Vec<String>, FarmError> {
         let gone: Vec<String> = self
             .record

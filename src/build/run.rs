@@ -24,9 +24,6 @@ pub struct BuildInputs {
     pub published_scripts: BTreeMap<String, Vec<String>>,
     /// Every distribution an AUR package has stood in for, and which package.
     pub stand_ins_seen: BTreeMap<String, String>,
-    /// Packages sync published: they stay in the repository while their distribution is
-    /// in the index.
-    pub published: BTreeSet<String>,
 }
 
 /// How a build run ended, for the exit status.
@@ -82,23 +79,19 @@ pub async fn run(settings: &BuildRunSettings, inputs: BuildInputs) -> anyhow::Re
     .await
     .context("the build task failed")?;
     let mut farm = farm;
+    // Every distribution of the index keeps its package, in scope of `--only` or not.
     let keep: BTreeSet<String> = plan
         .packages
         .iter()
         .map(|p| p.pkgname.to_string())
-        .chain(
-            inputs
-                .published
-                .into_iter()
-                .filter(|name| plan.index_names.contains(name)),
-        )
+        .chain(plan.index_names.iter().cloned())
         .collect();
     let removed = farm.remove_all_but(&keep)?;
     for line in &lines {
         println!("{}", crate::text::for_terminal(line));
     }
     for name in &removed {
-        println!("{name}: removed from the repository (no longer published)");
+        println!("{name}: removed from the repository (its distribution left the index)");
     }
     Ok(if failed.is_empty() {
         BuildOutcome::Clean

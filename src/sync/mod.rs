@@ -107,7 +107,6 @@ pub fn build_inputs(state: &Path) -> anyhow::Result<BuildInputs> {
     Ok(BuildInputs {
         published_scripts: published.scripts(),
         stand_ins_seen: StandInRecord::load(state)?.seen().clone(),
-        published: published.names().cloned().collect(),
     })
 }
 
@@ -260,12 +259,11 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
     // ~100,000 packages' names and versions: not needed past planning and pacing.
     let stand_ins = crate::legacy::stand_in_facts(&plan, |name| aur.meta.facts(name));
     drop(aur);
-    // The repository keeps what is published while its distribution is in the index.
+    // The repository keeps every distribution of the index, in scope of `--only` or not.
     let keep_in_repo: BTreeSet<String> = rendered
         .iter()
         .map(|r| r.model.pkgname.to_string())
-        .chain(published.names().cloned())
-        .filter(|name| !gone_from_index.contains(name))
+        .chain(plan.index_names.iter().cloned())
         .collect();
     let mut run = Run::new(settings, &auth, &identity, published, paced, farm.clone())?;
     let mut outcomes: Vec<PackageOutcome> = Vec::new();
@@ -284,11 +282,11 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
         match farm.remove_all_but(&keep_in_repo) {
             Ok(removed) => {
                 for name in removed {
-                    tracing::info!(package = %name, "removed from our repository: no longer published");
+                    tracing::info!(package = %name, "removed from our repository: its distribution left the index");
                 }
             }
             Err(error) => {
-                tracing::error!(%error, "cannot remove packages that are no longer published from our repository");
+                tracing::error!(%error, "cannot remove packages whose distribution left the index from our repository");
                 repository_failed = true;
             }
         }

@@ -282,11 +282,21 @@ fn old_versions_are_pruned_and_gone_distributions_leave_the_repository() {
     );
     assert_eq!(farm.database(), ["raku-pruned-1.2-1", "raku-stays-1.0-1"]);
 
+    // A run over part of the index (`--only`) leaves the rest of the repository alone.
+    let partial = farm
+        .command(&config, &[])
+        .args(["--only", "Stays"])
+        .output()
+        .unwrap();
+    assert_eq!(partial.status.code(), Some(0), "{}", text(&partial));
+    assert_eq!(farm.database(), ["raku-pruned-1.2-1", "raku-stays-1.0-1"]);
+
     farm.set_index(&[dist("Stays", "1.0", &[])]);
     let out = farm.build(&config, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("raku-pruned: removed from the repository"),
+        String::from_utf8_lossy(&out.stdout)
+            .contains("raku-pruned: removed from the repository (its distribution left the index)"),
         "{}",
         text(&out)
     );
