@@ -110,9 +110,16 @@ impl Repository {
         Ok(file_name)
     }
 
-    /// Takes `pkgnames` out of the database.
+    /// Takes `pkgnames` out of the database; names it does not hold are passed over
+    /// (repo-remove would refuse the whole list for one of them).
     pub fn remove(&self, pkgnames: &[String]) -> Result<(), RepoError> {
-        if pkgnames.is_empty() || !self.dir.join(self.archive("db")).exists() {
+        let db = self.dir.join(self.archive("db"));
+        if pkgnames.is_empty() || !db.exists() {
+            return Ok(());
+        }
+        let held = names_in(&db).map_err(io_error("cannot read", &db))?;
+        let pkgnames: Vec<&String> = pkgnames.iter().filter(|n| held.contains(*n)).collect();
+        if pkgnames.is_empty() {
             return Ok(());
         }
         let staging = self.stage()?;
@@ -235,6 +242,24 @@ impl Repository {
     }
 }
 
+/// The package names a database holds: its entries are `<name>-<pkgver>-<pkgrel>/` (pkgver
+/// and pkgrel have no `-`).
+fn names_in(db: &Path) -> io::Result<std::collections::BTreeSet<String>> {
+    let gzip = flate2::read::GzDecoder::new(std::fs::File::open(db)?);
+    let mut names = std::collections::BTreeSet::new();
+    for entry in tar::Archive::new(gzip).entries()? {
+        let path = entry?.path()?.into_owned();
+        if let Some(top) = path.components().next() {
+            let top = top.as_os_str().to_string_lossy();
+            let mut parts = top.rsplitn(3, '-');
+            if let (Some(_), Some(_), Some(name)) = (parts.next(), parts.next(), parts.next()) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// A gzipped tar archive with nothing in it: what pacman reads as an empty database.
 fn empty_archive(path: &Path) -> io::Result<()> {
     let file = std::fs::File::create(path)?;
@@ -333,7 +358,11 @@ mod tests {
         assert_eq!(db_names(&repo), ["raku-a-1.0-1", "raku-b-2.0-1"]);
         assert!(repo.dir.join("raku-a-1.0-1-any.pkg.tar.gz").is_file());
         assert!(!repo.dir.join(STAGING).exists());
-        repo.remove(&["raku-a".to_string()]).unwrap();
+        // A name the database does not hold is passed over, not a failure.
+        repo.remove(&["raku-a".to_string(), "raku-gone".to_string()])
+            .unwrap();
+        assert_eq!(db_names(&repo), ["raku-b-2.0-1"]);
+        repo.remove(&["raku-gone".to_string()]).unwrap();
         assert_eq!(db_names(&repo), ["raku-b-2.0-1"]);
     }
 
