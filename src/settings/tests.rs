@@ -182,3 +182,43 @@ fn build_follows_the_build_table_and_takes_its_defaults_without_one() {
         Some(&["pacman", "-Sddp", "--print-format", "%v", "rakudo"].map(str::to_string)[..])
     );
 }
+
+#[test]
+fn the_site_shows_the_repository_where_site_repo_url_serves_it_with_builds_name_and_key() {
+    let key = "0123456789ABCDEF0123456789ABCDEF01234567";
+    // No repo-url: no repository on the site, whatever [build] says.
+    let c = parsed(&format!("{FULL}\n[build]\nsign-key = {key:?}\n"));
+    let (draft, _, _) = sync_with(&[], Some(&c));
+    assert_eq!(draft.options.site_repo, None);
+    // repo-url with [build]'s name and key.
+    let c = parsed(&format!(
+        "{FULL}\n[build]\nrepo-name = \"raku-bin\"\nsign-key = {key:?}\n\
+         [site]\nrepo-url = \"https://example.org/raku/$arch\"\n"
+    ));
+    let (draft, _, _) = sync_with(&[], Some(&c));
+    assert_eq!(
+        draft.options.site_repo,
+        Some(PublicRepo {
+            name: "raku-bin".into(),
+            url: "https://example.org/raku/$arch".into(),
+            sign_key: Some(key.into()),
+        })
+    );
+    // Without [build]: the default name, unsigned.
+    let c = parsed(&format!(
+        "{FULL}\n[site]\nrepo-url = \"https://example.org/raku/$arch\"\n"
+    ));
+    let cli = Cli::try_parse_from(["raku-aur", "site", "--out", "/srv/site"]).unwrap();
+    let Command::Site(args) = cli.command else {
+        panic!("not site")
+    };
+    let site = super::site(args, Some(&c)).unwrap();
+    assert_eq!(
+        site.repo,
+        Some(PublicRepo {
+            name: "raku-aur".into(),
+            url: "https://example.org/raku/$arch".into(),
+            sign_key: None,
+        })
+    );
+}
