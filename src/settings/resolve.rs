@@ -524,23 +524,21 @@ fn resolve_build(r: &mut Resolver, state: &Path) -> BuildSettings {
         || DEFAULT_RETRY_FAILED_AFTER,
         |d| (d.as_secs() / 3600).to_string(),
     );
-    let (rakudo_rebuild, _) =
-        r.pick(
-            "build.rebuild-on-rakudo-change",
-            None,
-            |_| {
-                file.rebuild_on_rakudo_change.then(|| {
-                    Some(file.rakudo_version_command.clone().unwrap_or_else(|| {
-                        DEFAULT_RAKUDO_VERSION_COMMAND.map(str::to_string).to_vec()
-                    }))
-                })
-            },
-            || None,
-            |c| match c {
-                Some(command) => format!("true  # version from {}", toml_list(command)),
-                None => "false".to_string(),
-            },
-        );
+    let (rebuild, _) = r.pick(
+        "build.rebuild-on-rakudo-change",
+        None,
+        |_| file.rebuild_on_rakudo_change.then_some(true),
+        || false,
+        bool::to_string,
+    );
+    let (version_command, _) = r.pick(
+        "build.rakudo-version-command",
+        None,
+        |_| file.rakudo_version_command.clone(),
+        || DEFAULT_RAKUDO_VERSION_COMMAND.map(str::to_string).to_vec(),
+        |v| toml_list(v),
+    );
+    let rakudo_rebuild = rebuild.then_some(version_command);
     BuildSettings {
         command,
         repo_dir,
