@@ -76,6 +76,20 @@ pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Makes the state directory if need be, takes its lock for the whole run, and removes the
+/// temporary files a run killed mid-write left in it and in `also` (subdirectories).
+pub fn take_state_dir(state: &Path, also: &[&str]) -> anyhow::Result<File> {
+    std::fs::create_dir_all(state)
+        .with_context(|| format!("cannot create the state directory {}", state.display()))?;
+    let lock = lock_state_dir(state)?;
+    let dirs = std::iter::once(state.to_path_buf()).chain(also.iter().map(|d| state.join(d)));
+    for dir in dirs {
+        remove_stale_temp_files(&dir)
+            .with_context(|| format!("cannot clean up {}", dir.display()))?;
+    }
+    Ok(lock)
+}
+
 /// Takes the state directory's lock for the whole run (or for `approve`/`reject`); the OS
 /// releases it if we die.
 pub fn lock_state_dir(state: &Path) -> anyhow::Result<File> {

@@ -467,6 +467,16 @@ pub(crate) fn legacy_report(
     crate::legacy::report(coverages, ours, now)
 }
 
+/// Positions in `rendered`, every package after the ones it needs: the order packages are
+/// built and published in.
+pub(crate) fn dependencies_first(rendered: &[Rendered]) -> Vec<usize> {
+    let needs: Vec<(&str, &BTreeSet<String>)> = rendered
+        .iter()
+        .map(|r| (r.model.pkgname.as_ref(), &r.needs))
+        .collect();
+    crate::plan::order::dependency_order(&needs)
+}
+
 /// The one HTTP client configuration: bounded waits, and a user agent that names us.
 /// `silence` bounds connecting and each read, so a server that stops answering fails the
 /// download that soon; the overall bound only stops a server that trickles forever.

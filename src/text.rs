@@ -23,6 +23,20 @@ pub fn escape_for_log(value: &str) -> String {
     }
 }
 
+/// A tool's multi-line complaint on one log line: its non-blank lines, trimmed, joined with
+/// `; `, then escaped as [`escape_for_log`] does; empty when it said nothing.
+pub fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    escape_for_log(&lines.join("; "))
+}
+
 /// Multi-line untrusted text (a diff against what the server holds) for a terminal: lines and
 /// tabs stay, every other control or format character becomes a visible `\u{..}` escape, so
 /// the text cannot move the cursor, recolour or retitle the maintainer's terminal.
@@ -70,6 +84,16 @@ mod tests {
             for_terminal("+\tdepends = a\n-x\u{1b}[2J\u{7}\r\u{202e}y\n"),
             "+\tdepends = a\n-x\\u{1b}[2J\\u{7}\\u{d}\\u{202e}y\n"
         );
+    }
+
+    #[test]
+    fn a_complaint_becomes_one_escaped_line() {
+        assert_eq!(
+            one_line("\n  gpg: skipped \n\ngpg: signing failed\n"),
+            "\"gpg: skipped; gpg: signing failed\""
+        );
+        assert_eq!(one_line("error\u{1b}[31m"), "\"error\\u{1b}[31m\"");
+        assert_eq!(one_line(" \n\t\n"), "");
     }
 
     #[test]

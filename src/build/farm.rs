@@ -157,53 +157,52 @@ impl Farm {
             model.pkgrel = PackageRelease::new(model.pkgrel.major, Some(minor));
             render::files(&model).map_err(|e| BuildFailure(e.to_string()))?
         };
-        let outcome = self.build(&model, &files);
         let version = full_version(&model);
-        let log = log_path(&model);
-        let entry = self.record.packages.entry(pkgbase.clone());
-        let entry = entry.or_insert_with(|| BuildEntry {
-            version: version.clone(),
-            outcome: Outcome::Failed,
-            log: log.clone(),
-            files_digest: files_digest.clone(),
-            rakudo: None,
-            failed_at: None,
-            repo: None,
-        });
-        entry.version = version.clone();
-        entry.log = log;
-        entry.files_digest = files_digest.clone();
-        entry.rakudo = self.rakudo.clone();
-        let result = match outcome {
+        let in_repo = self.in_repo(&pkgbase).cloned();
+        let (outcome, failed_at, repo, result) = match self.build(&model, &files) {
             Ok(file) => {
-                entry.outcome = Outcome::Built;
-                entry.failed_at = None;
                 let mut kept: Vec<String> = vec![file.clone()];
-                if let Some(old) = entry.repo.take() {
+                if let Some(old) = in_repo {
                     kept.extend(old.files.into_iter().filter(|f| *f != file));
                 }
                 let dropped = kept.split_off(self.keep.min(kept.len()));
-                entry.repo = Some(InRepo {
+                if let Err(e) = self.repo.delete_files(&dropped) {
+                    tracing::warn!(package = %pkgbase, error = %e, "cannot prune old package files");
+                }
+                let in_repo = InRepo {
                     version: version.clone(),
-                    files_digest,
+                    files_digest: files_digest.clone(),
                     input_digest: input_digest.to_string(),
                     rakudo: self.rakudo.clone(),
                     rebuild,
                     files: kept,
+                };
+                let added = Ok(Built::Added {
+                    version: version.clone(),
                 });
-                if let Err(e) = self.repo.delete_files(&dropped) {
-                    tracing::warn!(package = %pkgbase, error = %e, "cannot prune old package files");
-                }
-                Ok(Built::Added { version })
+                (Outcome::Built, None, Some(in_repo), added)
             }
-            Err(Attempt::Failed(message)) => {
-                entry.outcome = Outcome::Failed;
-                entry.failed_at = Some(self.now);
-                Err(BuildFailure(message))
-            }
+            Err(Attempt::Failed(message)) => (
+                Outcome::Failed,
+                Some(self.now),
+                in_repo,
+                Err(BuildFailure(message)),
+            ),
             // Not the package's fault: nothing is recorded, and the next run tries again.
             Err(Attempt::NotAdded(message)) => return Err(BuildFailure(message)),
         };
+        self.record.packages.insert(
+            pkgbase,
+            BuildEntry {
+                version,
+                outcome,
+                log: log_path(&model),
+                files_digest,
+                rakudo: self.rakudo.clone(),
+                failed_at,
+                repo,
+            },
+        );
         self.record
             .save(&self.state)
             .map_err(|e| BuildFailure(format!("{e:#}")))?;

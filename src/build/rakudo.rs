@@ -20,7 +20,7 @@ pub fn probe(command: &[String]) -> Result<String, String> {
             "{} failed ({}): {}",
             crate::text::escape_for_log(&command.join(" ")),
             output.status,
-            crate::text::escape_for_log(String::from_utf8_lossy(&output.stderr).trim())
+            crate::text::one_line(&String::from_utf8_lossy(&output.stderr))
         ));
     }
     read_version(&text)

@@ -288,15 +288,10 @@ fn run_tool(tool: &'static str, command: &mut Command) -> Result<(), RepoError> 
     }
     let text = String::from_utf8_lossy(&output.stderr).into_owned()
         + &String::from_utf8_lossy(&output.stdout);
-    let said: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
     Err(RepoError::Tool {
         tool,
         status: output.status.to_string(),
-        said: crate::text::escape_for_log(&said.join("; ")),
+        said: crate::text::one_line(&text),
     })
 }
 

@@ -36,11 +36,7 @@ pub enum BuildOutcome {
 /// `raku-aur build`.
 pub async fn run(settings: &BuildRunSettings, inputs: BuildInputs) -> anyhow::Result<BuildOutcome> {
     let state = &settings.state;
-    std::fs::create_dir_all(state)
-        .with_context(|| format!("cannot create the state directory {}", state.display()))?;
-    let _lock = crate::fsutil::lock_state_dir(state)?;
-    crate::fsutil::remove_stale_temp_files(state)
-        .with_context(|| format!("cannot clean up {}", state.display()))?;
+    let _lock = crate::fsutil::take_state_dir(state, &[])?;
     let mut farm = Farm::open(&settings.build, state, crate::clock::unix_now())?;
     let meta = crate::pipeline::load_aur_metadata(&settings.aur_metadata, &settings.source).await?;
     let aur = AurContext {
@@ -52,11 +48,7 @@ pub async fn run(settings: &BuildRunSettings, inputs: BuildInputs) -> anyhow::Re
     };
     let (rendered, plan, _skipped) = render_all(&settings.source, Some(&aur)).await?;
     drop(aur);
-    let needs: Vec<(&str, &BTreeSet<String>)> = rendered
-        .iter()
-        .map(|r| (r.model.pkgname.as_ref(), &r.needs))
-        .collect();
-    let order = crate::plan::order::dependency_order(&needs);
+    let order = crate::pipeline::dependencies_first(&rendered);
     let state = state.clone();
     let (farm, lines, failed) = tokio::task::spawn_blocking(move || {
         let mut failed: BTreeSet<String> = BTreeSet::new();

@@ -86,15 +86,10 @@ impl Signer {
 
 /// gpg's complaint, on one line.
 fn gpg_said(output: &Output) -> String {
-    let text = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if lines.is_empty() {
+    let said = crate::text::one_line(&String::from_utf8_lossy(&output.stderr));
+    if said.is_empty() {
         format!("gpg failed ({})", output.status)
     } else {
-        crate::text::escape_for_log(&lines.join("; "))
+        said
     }
 }

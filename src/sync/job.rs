@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::keywords;
 use crate::aur_tip::{PublishedPackage, TipError};
-use crate::build::{BuildFailure, Built, Farm};
+use crate::build::{BuildFailure, Farm};
 use crate::pkgrel::{self, TipUpdate};
 use crate::publish::git::{self, GitError, Identity, PackageRepo, RemoteAuth, RemoteError};
 use crate::render::{self, Files, model::PackageModel};
@@ -216,9 +216,7 @@ fn build_first(job: &Job, model: &PackageModel, files: &Files) -> Result<(), Bui
         return Ok(());
     };
     let mut farm = farm.lock().unwrap_or_else(PoisonError::into_inner);
-    match farm.ensure_built(model, files, &job.input_digest)? {
-        Built::Already | Built::Added { .. } => Ok(()),
-    }
+    farm.ensure_built(model, files, &job.input_digest).map(drop)
 }
 
 /// A unified diff of both files against the tip, for `--dry-run` and the review queue.

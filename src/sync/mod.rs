@@ -161,19 +161,9 @@ pub struct Synced {
 
 /// `raku-aur sync`.
 pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
-    std::fs::create_dir_all(&settings.state).with_context(|| {
-        format!(
-            "cannot create the state directory {}",
-            settings.state.display()
-        )
-    })?;
-    let _lock = crate::fsutil::lock_state_dir(&settings.state)?;
     // A run killed while writing published.json, report.json or a review entry leaves a
     // temporary file.
-    for dir in [settings.state.clone(), settings.state.join(queue::DIR)] {
-        crate::fsutil::remove_stale_temp_files(&dir)
-            .with_context(|| format!("cannot clean up {}", dir.display()))?;
-    }
+    let _lock = crate::fsutil::take_state_dir(&settings.state, &[queue::DIR])?;
     // A signing key that cannot sign, or a rakudo that cannot be told, stops the run here,
     // before anything is built or pushed. A dry run builds nothing.
     let farm = match &settings.options.build {
@@ -230,11 +220,7 @@ pub async fn run(settings: &SyncSettings) -> anyhow::Result<Synced> {
     if !settings.options.dry_run {
         stand_ins.remember(plan.covered.iter().map(|c| (c.name.clone(), c.by.clone())))?;
     }
-    let needs: Vec<(&str, &BTreeSet<String>)> = rendered
-        .iter()
-        .map(|r| (r.model.pkgname.as_ref(), &r.needs))
-        .collect();
-    let order = crate::plan::order::dependency_order(&needs);
+    let order = crate::pipeline::dependencies_first(&rendered);
 
     let paced = pace_new_packages(
         &rendered,
