@@ -201,6 +201,22 @@ impl AurServer {
         self.path("srv/repos").join(format!("{pkgbase}.git"))
     }
 
+    /// The commit `master` of `<pkgbase>` is at on the server; `None` while nothing was
+    /// pushed there.
+    pub fn master(&self, pkgbase: &str) -> Option<String> {
+        let out = Command::new("git")
+            .args(["-c", "safe.directory=*", "--git-dir"])
+            .arg(self.bare_repo(pkgbase))
+            .args(["rev-parse", "--verify", "--quiet", "refs/heads/master"])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", "/nonexistent")
+            .output()
+            .expect("start git");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
     /// The directory of the bare repositories, `<pkgbase>.git` each (the AUR's web front
     /// serves them too).
     pub fn repos_dir(&self) -> PathBuf {

@@ -21,6 +21,27 @@ pub fn aur_metadata(extra: &[Value]) -> Value {
     Value::Array(packages)
 }
 
+/// The `report.json` a run wrote into `state`.
+pub fn read_report(state: &Path) -> Value {
+    let path = state.join("report.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{} is corrupt: {e}", path.display()))
+}
+
+/// The status and detail `report` gives `pkgbase`.
+pub fn report_status(report: &Value, pkgbase: &str) -> (String, String) {
+    let package = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pkgbase"] == pkgbase)
+        .unwrap_or_else(|| panic!("{pkgbase} is not in the report: {report}"));
+    (
+        package["status"].as_str().unwrap().to_string(),
+        package["detail"].as_str().unwrap().to_string(),
+    )
+}
+
 pub struct World {
     pub dir: tempfile::TempDir,
     pub http: TestServer,
@@ -60,6 +81,11 @@ impl World {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.root().join(name)
+    }
+
+    /// The last run's `state/report.json`.
+    pub fn report(&self) -> Value {
+        read_report(&self.path("state"))
     }
 
     /// The file pinning the AUR stand-in's host key.

@@ -180,19 +180,8 @@ impl World {
 
     /// The status and detail `sync` reported for `pkgbase`.
     fn report(&self, pkgbase: &str) -> (String, String) {
-        let report: Value =
-            serde_json::from_slice(&fs::read(self.path("state/report.json")).unwrap()).unwrap();
-        let package = report["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["pkgbase"] == pkgbase)
-            .unwrap_or_else(|| panic!("{pkgbase} is not in the report: {report}"))
-            .clone();
-        (
-            package["status"].as_str().unwrap().to_string(),
-            package["detail"].as_str().unwrap_or_default().to_string(),
-        )
+        let report = common::world::read_report(&self.path("state"));
+        common::world::report_status(&report, pkgbase)
     }
 
     /// The scratch root, its `pacman.conf` (with one local sync repository of `stubs`), the

@@ -245,20 +245,8 @@ fn sync_pushes_only_what_built_in_a_clean_root() {
 
     let synced = sync();
     assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
-    let report: Value =
-        serde_json::from_slice(&fs::read(world.path("state/report.json")).unwrap()).unwrap();
-    let status = |pkgbase: &str| -> (String, String) {
-        let p = report["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["pkgbase"] == pkgbase)
-            .unwrap_or_else(|| panic!("{pkgbase} is not in {report}"));
-        (
-            p["status"].as_str().unwrap().to_string(),
-            p["detail"].as_str().unwrap().to_string(),
-        )
-    };
+    let report = world.report();
+    let status = |pkgbase: &str| common::world::report_status(&report, pkgbase);
     assert_eq!(status("raku-fixture-base").0, "pushed");
     let (checked, detail) = status("raku-fixture-checked");
     assert_eq!(checked, "failed", "{detail}");
@@ -287,12 +275,12 @@ fn sync_pushes_only_what_built_in_a_clean_root() {
     let (waits, detail) = status("raku-needs-checked");
     assert_eq!(waits, "waiting", "{detail}");
     assert!(detail.contains("raku-fixture-checked"), "{detail}");
-    assert!(published(&world, "raku-fixture-base"));
+    assert!(world.aur.master("raku-fixture-base").is_some());
     assert!(
-        !published(&world, "raku-fixture-checked"),
+        world.aur.master("raku-fixture-checked").is_none(),
         "what failed was pushed"
     );
-    assert!(!published(&world, "raku-needs-checked"));
+    assert!(world.aur.master("raku-needs-checked").is_none());
     let in_repo = database(&path("repo/raku-aur.db"));
     assert_eq!(in_repo.len(), 1, "{in_repo:?}");
     assert!(in_repo[0].starts_with("raku-fixture-base-"), "{in_repo:?}");
@@ -305,39 +293,21 @@ fn sync_pushes_only_what_built_in_a_clean_root() {
         common::arch::snapshot(&world.path("state/logs")),
         logs_before
     );
-    assert!(!published(&world, "raku-fixture-checked"));
+    assert!(world.aur.master("raku-fixture-checked").is_none());
     assert_eq!(database(&path("repo/raku-aur.db")), in_repo);
 
     // A repository that lost everything (or a farm set up after the packages went up): the
     // published files are built into it again, and nothing is pushed for that.
-    let head = |pkgbase: &str| {
-        let out = Command::new("git")
-            .args(["-c", "safe.directory=*", "--git-dir"])
-            .arg(world.aur.bare_repo(pkgbase))
-            .args(["rev-parse", "refs/heads/master"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let pushed = head("raku-fixture-base");
+    let pushed = world.aur.master("raku-fixture-base");
+    assert!(pushed.is_some());
     fs::remove_dir_all(path("repo")).unwrap();
     fs::remove_file(world.path("state/build.json")).unwrap();
     let refilled = sync();
     assert_eq!(refilled.status.code(), Some(1), "{}", text(&refilled));
     assert_eq!(database(&path("repo/raku-aur.db")), in_repo);
-    assert_eq!(head("raku-fixture-base"), pushed, "something was pushed");
-}
-
-/// Whether the server's repository for `pkgbase` has a `master` branch.
-fn published(world: &common::world::World, pkgbase: &str) -> bool {
-    Command::new("git")
-        .args(["-c", "safe.directory=*", "--git-dir"])
-        .arg(world.aur.bare_repo(pkgbase))
-        .args(["rev-parse", "--verify", "--quiet", "refs/heads/master"])
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", "/nonexistent")
-        .output()
-        .expect("start git")
-        .status
-        .success()
+    assert_eq!(
+        world.aur.master("raku-fixture-base"),
+        pushed,
+        "something was pushed"
+    );
 }

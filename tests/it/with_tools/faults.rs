@@ -156,12 +156,6 @@ impl World {
             .collect()
     }
 
-    fn report(&self) -> Value {
-        let path = self.path("state/report.json");
-        serde_json::from_slice(&std::fs::read(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{} is corrupt: {e}", path.display()))
-    }
-
     /// pkgbase → status, from report.json.
     fn statuses(&self) -> BTreeMap<String, String> {
         self.report()["packages"]

@@ -279,18 +279,8 @@ impl World {
     }
 
     fn report_status(&self, pkgbase: &str) -> (String, String) {
-        let report: Value =
-            serde_json::from_slice(&fs::read(self.path("state/report.json")).unwrap()).unwrap();
-        let package = report["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["pkgbase"] == pkgbase)
-            .unwrap_or_else(|| panic!("{pkgbase} is not in the report: {report}"));
-        (
-            package["status"].as_str().unwrap().to_string(),
-            package["detail"].as_str().unwrap().to_string(),
-        )
+        let report = common::world::read_report(&self.path("state"));
+        common::world::report_status(&report, pkgbase)
     }
 
     /// Clones `pkgbase` from the server with the git CLI, as a helper does, into `packages/`.

@@ -123,8 +123,7 @@ impl World {
     }
 
     fn report(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.base.path("state/report.json")).unwrap())
-            .unwrap()
+        self.base.report()
     }
 
     fn package(&self, pkgbase: &str) -> Value {

@@ -132,10 +132,6 @@ impl World {
         )
     }
 
-    fn report(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.path("state/report.json")).unwrap()).unwrap()
-    }
-
     fn status_of(&self, pkgbase: &str) -> String {
         self.report()["packages"]
             .as_array()
